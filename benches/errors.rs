@@ -40,15 +40,24 @@ fn layered() -> Router {
 
 async fn run_batch(app: &Router, n: u32) {
     for _ in 0..n {
-        let req = Request::get("/orders/42").body(Body::empty()).unwrap_or_default();
+        let req = Request::get("/orders/42")
+            .body(Body::empty())
+            .unwrap_or_default();
         let res = app.clone().oneshot(req).await.unwrap_or_default();
-        let body = res.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let body = res
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
         black_box(body);
     }
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().build().unwrap_or_else(|e| panic!("runtime: {e}"))
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap_or_else(|e| panic!("runtime: {e}"))
 }
 
 fn body_4k(tail: &str) -> Vec<u8> {
@@ -67,14 +76,20 @@ fn benches(c: &mut Criterion) {
     let (plain, wrapped) = (bare(), layered());
     let mut group = c.benchmark_group("passthrough");
     group.bench_function("bare", |b| b.iter(|| rt.block_on(run_batch(&plain, BATCH))));
-    group.bench_function("layered", |b| b.iter(|| rt.block_on(run_batch(&wrapped, BATCH))));
+    group.bench_function("layered", |b| {
+        b.iter(|| rt.block_on(run_batch(&wrapped, BATCH)))
+    });
     group.finish();
 
     let clean = body_4k("");
     let leak = body_4k("ORA-00942: table or view does not exist");
     let mut group = c.benchmark_group("scan");
-    group.bench_function("4KiB_clean", |b| b.iter(|| black_box(scan(black_box(&clean)))));
-    group.bench_function("4KiB_leak_at_end", |b| b.iter(|| black_box(scan(black_box(&leak)))));
+    group.bench_function("4KiB_clean", |b| {
+        b.iter(|| black_box(scan(black_box(&clean))))
+    });
+    group.bench_function("4KiB_leak_at_end", |b| {
+        b.iter(|| black_box(scan(black_box(&leak))))
+    });
     group.finish();
 }
 

@@ -47,7 +47,10 @@ struct Timer {
 }
 
 static TIMER: LazyLock<Option<Arc<Timer>>> = LazyLock::new(|| {
-    let timer = Arc::new(Timer { state: Mutex::new(State::default()), cond: Condvar::new() });
+    let timer = Arc::new(Timer {
+        state: Mutex::new(State::default()),
+        cond: Condvar::new(),
+    });
     let worker = Arc::clone(&timer);
     std::thread::Builder::new()
         .name("safeguard-deadline".into())
@@ -72,8 +75,18 @@ fn run(timer: &Timer) {
             state = timer.state.lock().unwrap_or_else(|e| e.into_inner());
             continue;
         }
-        state = match state.heap.peek().map(|Reverse(e)| e.at.saturating_duration_since(now)) {
-            Some(wait) => timer.cond.wait_timeout(state, wait).unwrap_or_else(|e| e.into_inner()).0,
+        state = match state
+            .heap
+            .peek()
+            .map(|Reverse(e)| e.at.saturating_duration_since(now))
+        {
+            Some(wait) => {
+                timer
+                    .cond
+                    .wait_timeout(state, wait)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            }
             None => timer.cond.wait(state).unwrap_or_else(|e| e.into_inner()),
         };
     }
@@ -89,7 +102,10 @@ pub(crate) struct Deadline {
 impl Deadline {
     pub(crate) fn after(timeout: Duration) -> Self {
         let now = Instant::now();
-        Self { at: now.checked_add(timeout).unwrap_or(now), registered: None }
+        Self {
+            at: now.checked_add(timeout).unwrap_or(now),
+            registered: None,
+        }
     }
 
     /// True once the deadline has passed; otherwise arranges for the task to be woken then.
@@ -97,10 +113,16 @@ impl Deadline {
         if Instant::now() >= self.at {
             return true;
         }
-        if self.registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+        if self
+            .registered
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
             return false;
         }
-        let Some(timer) = TIMER.as_ref() else { return true };
+        let Some(timer) = TIMER.as_ref() else {
+            return true;
+        };
         let mut state = timer.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.heap.len() >= MAX_PENDING {
             return true;
@@ -108,7 +130,11 @@ impl Deadline {
         state.seq = state.seq.wrapping_add(1);
         let seq = state.seq;
         let earliest = state.heap.peek().is_none_or(|Reverse(e)| self.at < e.at);
-        state.heap.push(Reverse(Entry { at: self.at, seq, waker: cx.waker().clone() }));
+        state.heap.push(Reverse(Entry {
+            at: self.at,
+            seq,
+            waker: cx.waker().clone(),
+        }));
         drop(state);
         if earliest {
             timer.cond.notify_one();

@@ -47,7 +47,9 @@ impl IncidentId {
     pub fn from_request_id(raw: &[u8]) -> Option<Self> {
         let ok = !raw.is_empty()
             && raw.len() <= MAX_ID_LEN
-            && raw.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+            && raw
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
         if !ok {
             return None;
         }

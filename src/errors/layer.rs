@@ -230,7 +230,10 @@ impl Default for Config {
             incident_header: HeaderName::from_static(DEFAULT_INCIDENT_HEADER),
             rejections: true,
             scan_client_errors: true,
-            strip: REVEALING_HEADERS.iter().map(|h| HeaderName::from_static(h)).collect(),
+            strip: REVEALING_HEADERS
+                .iter()
+                .map(|h| HeaderName::from_static(h))
+                .collect(),
             problem: Arc::new(DefaultProblem),
         }
     }
@@ -405,7 +408,11 @@ impl<S> Layer<S> for SanitizeErrorsLayer {
     type Service = SanitizeErrors<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        SanitizeErrors { inner, config: Arc::clone(&self.config), failed: None }
+        SanitizeErrors {
+            inner,
+            config: Arc::clone(&self.config),
+            failed: None,
+        }
     }
 }
 
@@ -448,7 +455,11 @@ pub struct SanitizeErrors<S> {
 
 impl<S: Clone> Clone for SanitizeErrors<S> {
     fn clone(&self) -> Self {
-        Self { inner: self.inner.clone(), config: Arc::clone(&self.config), failed: None }
+        Self {
+            inner: self.inner.clone(),
+            config: Arc::clone(&self.config),
+            failed: None,
+        }
     }
 }
 
@@ -560,13 +571,23 @@ where
             request_id: req.headers().get(&self.config.request_id_header).cloned(),
         };
         if let Some((kind, text)) = self.failed.take() {
-            return ResponseFuture { state: State::Failed { failure: Some((kind, text)) }, ctx: Some(ctx) };
+            return ResponseFuture {
+                state: State::Failed {
+                    failure: Some((kind, text)),
+                },
+                ctx: Some(ctx),
+            };
         }
         let state = match catch_unwind(AssertUnwindSafe(|| self.inner.call(req))) {
             Ok(fut) => State::Inner { fut },
-            Err(payload) => State::Failed { failure: Some((IncidentKind::Panic, panic_text(&*payload))) },
+            Err(payload) => State::Failed {
+                failure: Some((IncidentKind::Panic, panic_text(&*payload))),
+            },
         };
-        ResponseFuture { state, ctx: Some(ctx) }
+        ResponseFuture {
+            state,
+            ctx: Some(ctx),
+        }
     }
 }
 
@@ -645,33 +666,39 @@ where
         let mut this = self.project();
         loop {
             let next = match this.state.as_mut().project() {
-                StateProj::Inner { fut } => {
-                    match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
-                        Ok(Poll::Pending) => return Poll::Pending,
-                        Ok(Poll::Ready(Ok(res))) => {
-                            let Some(ctx) = this.ctx.take() else { return Poll::Pending };
-                            match classify(res, ctx) {
-                                Decision::Ready(res) => {
-                                    this.state.set(State::Done);
-                                    return Poll::Ready(Ok(res));
-                                }
-                                Decision::Read(reading, ctx) => {
-                                    *this.ctx = Some(ctx);
-                                    State::Reading { reading: Some(reading) }
+                StateProj::Inner { fut } => match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+                    Ok(Poll::Pending) => return Poll::Pending,
+                    Ok(Poll::Ready(Ok(res))) => {
+                        let Some(ctx) = this.ctx.take() else {
+                            return Poll::Pending;
+                        };
+                        match classify(res, ctx) {
+                            Decision::Ready(res) => {
+                                this.state.set(State::Done);
+                                return Poll::Ready(Ok(res));
+                            }
+                            Decision::Read(reading, ctx) => {
+                                *this.ctx = Some(ctx);
+                                State::Reading {
+                                    reading: Some(reading),
                                 }
                             }
                         }
-                        Ok(Poll::Ready(Err(e))) => {
-                            State::Failed { failure: Some((IncidentKind::ServiceError, display_text(&e))) }
-                        }
-                        Err(payload) => {
-                            State::Failed { failure: Some((IncidentKind::Panic, panic_text(&*payload))) }
-                        }
                     }
-                }
+                    Ok(Poll::Ready(Err(e))) => State::Failed {
+                        failure: Some((IncidentKind::ServiceError, display_text(&e))),
+                    },
+                    Err(payload) => State::Failed {
+                        failure: Some((IncidentKind::Panic, panic_text(&*payload))),
+                    },
+                },
                 StateProj::Failed { failure } => {
-                    let (kind, text) = failure.take().unwrap_or((IncidentKind::Panic, String::new()));
-                    let Some(ctx) = this.ctx.take() else { return Poll::Pending };
+                    let (kind, text) = failure
+                        .take()
+                        .unwrap_or((IncidentKind::Panic, String::new()));
+                    let Some(ctx) = this.ctx.take() else {
+                        return Poll::Pending;
+                    };
                     let incident =
                         Incident::new(ctx.incident_id(), StatusCode::INTERNAL_SERVER_ERROR, kind);
                     log_withheld(&ctx.config, &incident, text.as_bytes(), false, None);
@@ -680,7 +707,9 @@ where
                     return Poll::Ready(Ok(res));
                 }
                 StateProj::Reading { reading } => {
-                    let Some(r) = reading.as_mut() else { return Poll::Pending };
+                    let Some(r) = reading.as_mut() else {
+                        return Poll::Pending;
+                    };
                     ready!(fill(r, cx));
                     let (Some(r), Some(ctx)) = (reading.take(), this.ctx.take()) else {
                         return Poll::Pending;
@@ -719,7 +748,11 @@ fn classify<B: Body>(mut res: Response<B>, ctx: Ctx) -> Decision<B> {
     let status = res.status().as_u16();
     let safe_to_show = res.extensions().get::<SafeToShow>().is_some();
     let mode = if status >= config.threshold {
-        if safe_to_show { Mode::Scan { safe_to_show } } else { Mode::Withhold }
+        if safe_to_show {
+            Mode::Scan { safe_to_show }
+        } else {
+            Mode::Withhold
+        }
     } else if (400..500).contains(&status)
         && !safe_to_show
         && (config.scan_client_errors || config.rejections)
@@ -727,7 +760,10 @@ fn classify<B: Body>(mut res: Response<B>, ctx: Ctx) -> Decision<B> {
         Mode::Scan { safe_to_show }
     } else {
         let (head, body) = res.into_parts();
-        return Decision::Ready(Response::from_parts(head, SanitizeBody::passthrough(body, ctx)));
+        return Decision::Ready(Response::from_parts(
+            head,
+            SanitizeBody::passthrough(body, ctx),
+        ));
     };
     let (head, body) = res.into_parts();
     let limit = match mode {
@@ -747,7 +783,12 @@ fn classify<B: Body>(mut res: Response<B>, ctx: Ctx) -> Decision<B> {
         trailers: None,
         ended: false,
         deadline: Deadline::after(config.read_timeout),
-        broke: encoded.then(|| (IncidentKind::Unreadable, "body is content-encoded".to_owned())),
+        broke: encoded.then(|| {
+            (
+                IncidentKind::Unreadable,
+                "body is content-encoded".to_owned(),
+            )
+        }),
     };
     Decision::Read(Box::new(reading), ctx)
 }
@@ -790,10 +831,16 @@ where
             },
             Ok(Poll::Ready(Some(Err(e)))) => {
                 let e: BoxError = e.into();
-                r.broke = Some((IncidentKind::ServerError, format!("body error: {}", display_text(&e))));
+                r.broke = Some((
+                    IncidentKind::ServerError,
+                    format!("body error: {}", display_text(&e)),
+                ));
             }
             Err(payload) => {
-                r.broke = Some((IncidentKind::Panic, format!("body panicked: {}", panic_text(&*payload))));
+                r.broke = Some((
+                    IncidentKind::Panic,
+                    format!("body panicked: {}", panic_text(&*payload)),
+                ));
             }
         }
     }
@@ -823,7 +870,10 @@ where
                 if let Some(part) = rejection {
                     (Some(IncidentKind::Rejection(part)), true)
                 } else if config.scan_client_errors || safe_to_show {
-                    (scan(window).map(|leak| IncidentKind::Leak(leak.kind)), false)
+                    (
+                        scan(window).map(|leak| IncidentKind::Leak(leak.kind)),
+                        false,
+                    )
                 } else {
                     (None, false)
                 }
@@ -832,9 +882,19 @@ where
     };
     let Some(kind) = kind else {
         // Clean: send what was read, then the rest of the body.
-        let Reading { head, body, buf, trailers, ended, .. } = r;
+        let Reading {
+            head,
+            body,
+            buf,
+            trailers,
+            ended,
+            ..
+        } = r;
         let rest = (!ended).then_some(body);
-        return Response::from_parts(head, SanitizeBody::prefixed(Bytes::from(buf), trailers, rest, ctx));
+        return Response::from_parts(
+            head,
+            SanitizeBody::prefixed(Bytes::from(buf), trailers, rest, ctx),
+        );
     };
     // A panic while reading is a server error whatever the original status.
     let sent_status = match kind {
@@ -867,7 +927,13 @@ fn leak_name(kind: IncidentKind) -> &'static str {
     }
 }
 
-fn log_withheld(config: &Config, incident: &Incident, original: &[u8], truncated: bool, broke: Option<&str>) {
+fn log_withheld(
+    config: &Config,
+    incident: &Incident,
+    original: &[u8],
+    truncated: bool,
+    broke: Option<&str>,
+) {
     let text = redact::for_log(&redact::bounded_text(original, config.log_limit));
     let truncated = truncated || original.len() > config.log_limit;
     let broke = broke.map(redact::for_log).unwrap_or_default();
@@ -886,7 +952,11 @@ fn log_withheld(config: &Config, incident: &Incident, original: &[u8], truncated
 
 /// The replacement response: the original head's status, version, extensions and the few headers
 /// clients need (CORS, Retry-After, ...), the problem document as body.
-fn problem_response<B>(config: &Config, incident: &Incident, head: Option<Parts>) -> Response<SanitizeBody<B>> {
+fn problem_response<B>(
+    config: &Config,
+    incident: &Incident,
+    head: Option<Parts>,
+) -> Response<SanitizeBody<B>> {
     let hook = &config.problem;
     let mut problem = catch_unwind(AssertUnwindSafe(|| hook.make_problem(incident)))
         .unwrap_or_else(|_| DefaultProblem.make_problem(incident));
@@ -908,7 +978,10 @@ fn problem_response<B>(config: &Config, incident: &Incident, head: Option<Parts>
     }
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
     headers.insert(config.incident_header.clone(), incident.id.header_value());
     *res.headers_mut() = headers;
@@ -959,16 +1032,37 @@ pin_project! {
 
 impl<B> SanitizeBody<B> {
     fn passthrough(inner: B, ctx: Ctx) -> Self {
-        Self { kind: BodyKind::Passthrough { inner, ctx: Some(ctx) } }
+        Self {
+            kind: BodyKind::Passthrough {
+                inner,
+                ctx: Some(ctx),
+            },
+        }
     }
 
-    fn prefixed(prefix: Bytes, trailers: Option<HeaderMap>, rest: Option<Pin<Box<B>>>, ctx: Ctx) -> Self {
+    fn prefixed(
+        prefix: Bytes,
+        trailers: Option<HeaderMap>,
+        rest: Option<Pin<Box<B>>>,
+        ctx: Ctx,
+    ) -> Self {
         let prefix = (!prefix.is_empty()).then_some(prefix);
-        Self { kind: BodyKind::Prefixed { prefix, trailers, rest, ctx: Some(ctx) } }
+        Self {
+            kind: BodyKind::Prefixed {
+                prefix,
+                trailers,
+                rest,
+                ctx: Some(ctx),
+            },
+        }
     }
 
     fn full(data: Bytes) -> Self {
-        Self { kind: BodyKind::Full { data: (!data.is_empty()).then_some(data) } }
+        Self {
+            kind: BodyKind::Full {
+                data: (!data.is_empty()).then_some(data),
+            },
+        }
     }
 }
 
@@ -989,19 +1083,32 @@ where
     match catch_unwind(AssertUnwindSafe(|| body.poll_frame(cx))) {
         Ok(Poll::Pending) => Ok(Poll::Pending),
         Ok(Poll::Ready(None)) => Ok(Poll::Ready(None)),
-        Ok(Poll::Ready(Some(Ok(frame)))) => {
-            Ok(Poll::Ready(Some(Ok(frame.map_data(|mut d| d.copy_to_bytes(d.remaining()))))))
-        }
+        Ok(Poll::Ready(Some(Ok(frame)))) => Ok(Poll::Ready(Some(Ok(
+            frame.map_data(|mut d| d.copy_to_bytes(d.remaining()))
+        )))),
         Ok(Poll::Ready(Some(Err(e)))) => Ok(Poll::Ready(Some(Err(e.into())))),
         Err(payload) => Err(panic_text(&*payload)),
     }
 }
 
 fn body_panicked(ctx: Option<Ctx>, text: &str) -> Polled {
-    let id = ctx.as_ref().map(Ctx::incident_id).unwrap_or_else(IncidentId::random);
+    let id = ctx
+        .as_ref()
+        .map(Ctx::incident_id)
+        .unwrap_or_else(IncidentId::random);
     if let Some(ctx) = &ctx {
-        let incident = Incident::new(id.clone(), StatusCode::INTERNAL_SERVER_ERROR, IncidentKind::Panic);
-        log_withheld(&ctx.config, &incident, text.as_bytes(), false, Some("response body panicked mid-stream"));
+        let incident = Incident::new(
+            id.clone(),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            IncidentKind::Panic,
+        );
+        log_withheld(
+            &ctx.config,
+            &incident,
+            text.as_bytes(),
+            false,
+            Some("response body panicked mid-stream"),
+        );
     }
     Poll::Ready(Some(Err(Box::new(BodyPanicked { incident: id }))))
 }
@@ -1021,7 +1128,12 @@ where
                 Ok(polled) => return polled,
                 Err(text) => (text, ctx.take()),
             },
-            BodyProj::Prefixed { prefix, trailers, rest, ctx } => {
+            BodyProj::Prefixed {
+                prefix,
+                trailers,
+                rest,
+                ctx,
+            } => {
                 if let Some(data) = prefix.take() {
                     return Poll::Ready(Some(Ok(Frame::data(data))));
                 }
@@ -1043,7 +1155,12 @@ where
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             BodyKind::Passthrough { inner, .. } => inner.is_end_stream(),
-            BodyKind::Prefixed { prefix, trailers, rest, .. } => {
+            BodyKind::Prefixed {
+                prefix,
+                trailers,
+                rest,
+                ..
+            } => {
                 prefix.is_none()
                     && match rest {
                         Some(body) => body.is_end_stream(),
@@ -1073,7 +1190,9 @@ where
                     None => SizeHint::with_exact(n),
                 }
             }
-            BodyKind::Full { data } => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
+            BodyKind::Full { data } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
             BodyKind::Ended => SizeHint::with_exact(0),
         }
     }

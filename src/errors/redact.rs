@@ -30,14 +30,19 @@ static PLACEHOLDER: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// Redacts `text` for the log: scrubs credentials, redacts classified values, escapes control
 /// characters. If a pattern failed to compile the whole text is withheld (fail closed).
 pub(crate) fn for_log(text: &str) -> String {
-    let (Some(url), Some(kv), Some(placeholder)) =
-        (URL_PASSWORD.as_ref(), KV_SECRET.as_ref(), PLACEHOLDER.as_ref())
-    else {
+    let (Some(url), Some(kv), Some(placeholder)) = (
+        URL_PASSWORD.as_ref(),
+        KV_SECRET.as_ref(),
+        PLACEHOLDER.as_ref(),
+    ) else {
         return "[withheld: redaction unavailable]".to_owned();
     };
     let text = url.replace_all(text, "$1:[REDACTED]@");
     let text = kv.replace_all(&text, "$1$2[REDACTED]");
-    let text: Cow<'_, str> = placeholder.replace_all(&text, "[REDACTED]").into_owned().into();
+    let text: Cow<'_, str> = placeholder
+        .replace_all(&text, "[REDACTED]")
+        .into_owned()
+        .into();
     escape_controls(&text)
 }
 

@@ -55,18 +55,33 @@ impl RequestPart {
 // prefixes come first where one prefix is a prefix of another.
 const PREFIXES: &[(&[u8], RequestPart)] = &[
     (b"Failed to deserialize the JSON body", RequestPart::Body),
-    (b"Failed to parse the request body as JSON", RequestPart::Body),
+    (
+        b"Failed to parse the request body as JSON",
+        RequestPart::Body,
+    ),
     (b"Failed to buffer the request body", RequestPart::Body),
-    (b"Request body didn't contain valid UTF-8", RequestPart::Body),
+    (
+        b"Request body didn't contain valid UTF-8",
+        RequestPart::Body,
+    ),
     (b"Failed to deserialize form body", RequestPart::Body),
-    (b"Error parsing `multipart/form-data` request", RequestPart::Body),
+    (
+        b"Error parsing `multipart/form-data` request",
+        RequestPart::Body,
+    ),
     (b"Failed to deserialize form", RequestPart::Query),
     (b"Failed to deserialize query string", RequestPart::Query),
     (b"Invalid URL", RequestPart::Path),
     (b"Invalid UTF-8 in `", RequestPart::Path),
     (b"Expected request with `Content-Type", RequestPart::Header),
-    (b"Form requests must have `Content-Type", RequestPart::Header),
-    (b"Invalid `boundary` for `multipart/form-data` request", RequestPart::Header),
+    (
+        b"Form requests must have `Content-Type",
+        RequestPart::Header,
+    ),
+    (
+        b"Invalid `boundary` for `multipart/form-data` request",
+        RequestPart::Header,
+    ),
     (b"Header of type `", RequestPart::Header),
 ];
 
@@ -82,5 +97,8 @@ const PREFIXES: &[(&[u8], RequestPart)] = &[
 /// ```
 pub fn classify_rejection(body: &[u8]) -> Option<RequestPart> {
     let body = body.trim_ascii_start();
-    PREFIXES.iter().find(|(prefix, _)| body.starts_with(prefix)).map(|(_, part)| *part)
+    PREFIXES
+        .iter()
+        .find(|(prefix, _)| body.starts_with(prefix))
+        .map(|(_, part)| *part)
 }

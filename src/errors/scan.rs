@@ -89,16 +89,16 @@ const STACK_TRACE: &str = concat!(
     r"|\.\.\. \d+ (?:more|common frames omitted)",
     // Python
     r"|Traceback \(most recent call last\)",
-    r#"|File \\?"[^"\n]{1,300}\\?", line \d+"#,
+    r#"|File \\?"[^"\n]+\\?", line \d+"#,
     r"|\b(?:KeyError|ValueError|TypeError|AttributeError|IndexError|ZeroDivisionError|ImportError|ModuleNotFoundError|NameError|RuntimeError|AssertionError|UnboundLocalError|RecursionError|StopIteration|OSError|IOError|FileNotFoundError|PermissionError): .",
     r"|\b(?:django|sqlalchemy|psycopg2?|pymysql|werkzeug|flask|fastapi|starlette|pydantic_core)\.[\w.]*(?:[Ee]rror|[Ee]xception)\b",
     // Node.js
-    r"|(?:\\[tn] *|\b)at (?:async )?(?:new )?[\w$.<>\[\] ]{0,200}\((?:/|[A-Za-z]:\\|file://|node:)[^()\n]{0,300}:\d+:\d+\)",
-    r"|(?:\\[tn] *|\b)at (?:async )?(?:/|file://|node:)[^\s()]{1,300}:\d+:\d+",
-    r"|\b(?:TypeError|ReferenceError|SyntaxError|RangeError): [^\n]{0,300}?(?:\n|\\n)\s*at ",
+    r"|(?:\\[tn] *|\b)at (?:async )?(?:new )?[\w$.<>\[\] ]*\((?:/|[A-Za-z]:\\|file://|node:)[^()\n]*:\d+:\d+\)",
+    r"|(?:\\[tn] *|\b)at (?:async )?(?:/|file://|node:)[^\s()]+:\d+:\d+",
+    r"|\b(?:TypeError|ReferenceError|SyntaxError|RangeError): [^\n]*?(?:\n|\\n)\s*at ",
     r"|node_modules[/\\]",
     // .NET
-    r"|(?:\\[tn] *|\b)at [\w.`<>+\[\]]+\([^)\n]{0,300}\) in [^\n]{1,300}:line \d+",
+    r"|(?:\\[tn] *|\b)at [\w.`<>+\[\]]+\([^)\n]*\) in [^\n]+:line \d+",
     r"|--- End of (?:inner exception )?stack trace",
     r"|\b(?:System|Microsoft)\.(?:[A-Z]\w*\.)*[A-Z]\w*Exception\b",
     // Go
@@ -107,10 +107,10 @@ const STACK_TRACE: &str = concat!(
     r"|runtime error: ",
     r"|\.go:\d+ \+0x[0-9a-f]+",
     // PHP
-    r"|(?:Fatal|Parse) error: [^\n]{0,500} on line \d+",
+    r"|(?:Fatal|Parse) error: [^\n]* on line \d+",
     r"|PHP (?:Fatal error|Warning|Notice|Parse error|Stack trace)",
     r"|Stack trace:",
-    r"|#\d+ (?:/|[A-Za-z]:\\)[^\n(]{1,300}\.php\(\d+\)",
+    r"|#\d+ (?:/|[A-Za-z]:\\)[^\n(]+\.php\(\d+\)",
     r"|\.php(?: on line \d+|:\d+|\(\d+\))",
     r"|Uncaught [\w\\]*(?:Exception|Error)\b",
     // Ruby
@@ -121,8 +121,8 @@ const STACK_TRACE: &str = concat!(
 
 const SQL_ERROR: &str = concat!(
     // PostgreSQL
-    r#"relation \\?"[^"\n]{1,200}\\?" does not exist"#,
-    r#"|column \\?"[^"\n]{1,200}\\?"(?: of relation \\?"[^"\n]{1,200}\\?")? does not exist"#,
+    r#"relation \\?"[^"\n]+\\?" does not exist"#,
+    r#"|column \\?"[^"\n]+\\?"(?: of relation \\?"[^"\n]+\\?")? does not exist"#,
     r"|\bERROR:\s+(?:relation|column|syntax error|duplicate key|null value|insert or update|update or delete|permission denied|invalid input|operator does not exist|function [\w.]+\(|current transaction|deadlock detected|value too long)",
     r"|SQLSTATE",
     r"|duplicate key value violates unique constraint",
@@ -133,15 +133,15 @@ const SQL_ERROR: &str = concat!(
     r"|You have an error in your SQL syntax",
     r"|\bER_[A-Z][A-Z_]{2,}",
     r"|(?:MySQL|MariaDB) server version",
-    r"|Unknown column '[^'\n]{1,200}' in '",
-    r"|Table '[^'\n]{1,200}' doesn't exist",
-    r"|Duplicate entry '[^'\n]{0,200}' for key",
+    r"|Unknown column '[^'\n]+' in '",
+    r"|Table '[^'\n]+' doesn't exist",
+    r"|Duplicate entry '[^'\n]*' for key",
     r"|\bERROR \d{4} \([0-9A-Z]{5}\)",
     r"|\bmysqli?_[a-z_]+\(|MySqlException|MySQLSyntaxErrorException",
     // SQLite
     r"|\bSQLITE_[A-Z]+",
     r"|\bno such (?:table|column|function): ",
-    r#"|near \\?"[^"\n]{0,200}\\?": syntax error"#,
+    r#"|near \\?"[^"\n]*\\?": syntax error"#,
     r"|(?:UNIQUE|NOT NULL|FOREIGN KEY|CHECK) constraint failed",
     r"|\bsqlite3?\.\w*(?:Error|Exception)",
     // Oracle
@@ -169,7 +169,7 @@ const FILESYSTEM_PATH: &str = concat!(
     r"|(?:^|[^\w/.-])/(?:var|usr|etc|opt|srv|root|proc|sys|mnt|private|nix|snap|tmp)/[\w.-]+",
     r"|(?:^|[^\w/.-])/app/(?:src|lib|node_modules|target|dist|vendor|build|app|bin)\b",
     r"|/target/(?:debug|release)/|/\.cargo/(?:registry|git)/|/rustc/[0-9a-f]{7,40}/",
-    r"|\bsrc/[\w/.-]{0,200}\.rs\b",
+    r"|\bsrc/[\w/.-]*\.rs\b",
     r"|\.(?:rs|go|py|java|kt|php|rb|cs|cpp|cc|c|h|js|mjs|cjs|ts|ex|exs|scala):\d+",
     r"|site-packages[/\\]|WEB-INF[/\\]|\binetpub\\",
     r"|\b[A-Za-z]:(?:\\\\|\\|/)(?:Users|Windows|Program Files|ProgramData|inetpub|Projects|src|app|home|build|workspace|repos|Temp)(?:\\\\|\\|/)",
@@ -179,9 +179,9 @@ const FILESYSTEM_PATH: &str = concat!(
 const CONNECTION_STRING: &str = concat!(
     r"(?i:\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|oracle|clickhouse|cassandra|couchdb|neo4j(?:\+s)?|nats|kafka|memcached?|ldaps?|sqlite|cockroachdb|elasticsearch)://)",
     r"|(?i:\bjdbc:[a-z0-9]+:)",
-    r"|\b[a-zA-Z][\w+.-]*://[^/\s:@]{1,200}:[^/\s@]{1,200}@",
-    r"|(?i:\b(?:password|pwd)\s*=\s*[^;\s]{1,200}\s*(?:;|$))",
-    r"|(?i:\b(?:server|data source|host)\s*=\s*[^;\n]{1,200};[^\n]{0,300}\b(?:user id|uid|initial catalog|database|password)\s*=)",
+    r"|\b[a-zA-Z][\w+.-]*://[^/\s:@]+:[^/\s@]+@",
+    r"|(?i:\b(?:password|pwd)\s*=\s*[^;\s]+\s*(?:;|$))",
+    r"|(?i:\b(?:server|data source|host)\s*=\s*[^;\n]+;[^\n]*\b(?:user id|uid|initial catalog|database|password)\s*=)",
     r"|(?i:\b(?:AccountKey|SharedAccessKey|DefaultEndpointsProtocol)=)",
     r"|\bDATABASE_URL\b",
 );
@@ -215,8 +215,15 @@ const KINDS: [LeakKind; 6] = [
     LeakKind::InternalError,
 ];
 
-const PATTERNS: [&str; 6] =
-    [STACK_TRACE, SQL_ERROR, FILESYSTEM_PATH, CONNECTION_STRING, PRIVATE_ADDRESS, INTERNAL_ERROR];
+#[doc(hidden)]
+pub const PATTERNS: [&str; 6] = [
+    STACK_TRACE,
+    SQL_ERROR,
+    FILESYSTEM_PATH,
+    CONNECTION_STRING,
+    PRIVATE_ADDRESS,
+    INTERNAL_ERROR,
+];
 
 struct Compiled {
     set: RegexSet,
@@ -231,7 +238,11 @@ static COMPILED: LazyLock<Option<Compiled>> = LazyLock::new(|| {
     // The patterns are constants covered by the unit tests; if one ever failed to compile, the
     // scanner reports every body as leaking (see `scan`), which fails closed.
     let patterns: Vec<String> = PATTERNS.iter().map(|p| format!("{FLAGS}{p}")).collect();
-    let set = RegexSetBuilder::new(&patterns).size_limit(SIZE_LIMIT).build().ok()?;
+    let set = RegexSetBuilder::new(&patterns)
+        .size_limit(SIZE_LIMIT)
+        .dfa_size_limit(DFA_LIMIT)
+        .build()
+        .ok()?;
     let each = patterns
         .iter()
         .map(|p| RegexBuilder::new(p).size_limit(SIZE_LIMIT).build())
@@ -241,6 +252,7 @@ static COMPILED: LazyLock<Option<Compiled>> = LazyLock::new(|| {
 });
 
 const SIZE_LIMIT: usize = 32 * 1024 * 1024;
+const DFA_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Scans `bytes` (all of them: callers bound the window) and returns the first kind of leak found.
 ///
@@ -254,12 +266,18 @@ const SIZE_LIMIT: usize = 32 * 1024 * 1024;
 /// ```
 pub fn scan(bytes: &[u8]) -> Option<Leak> {
     let Some(compiled) = COMPILED.as_ref() else {
-        return Some(Leak { kind: LeakKind::InternalError, span: 0..0 });
+        return Some(Leak {
+            kind: LeakKind::InternalError,
+            span: 0..0,
+        });
     };
     let matches = compiled.set.matches(bytes);
     let index = matches.iter().next()?;
     let kind = KINDS[index];
-    let span = compiled.each[index].find(bytes).map(|m| m.range()).unwrap_or(0..0);
+    let span = compiled.each[index]
+        .find(bytes)
+        .map(|m| m.range())
+        .unwrap_or(0..0);
     Some(Leak { kind, span })
 }
 
@@ -290,7 +308,11 @@ impl WindowScanner {
     /// assert_eq!(s.limit(), 16);
     /// ```
     pub fn new(limit: usize) -> Self {
-        Self { window: Vec::new(), limit, seen: 0 }
+        Self {
+            window: Vec::new(),
+            limit,
+            seen: 0,
+        }
     }
 
     /// The window size.
@@ -384,7 +406,10 @@ mod tests {
     #[test]
     fn patterns_compile() {
         for p in PATTERNS {
-            RegexBuilder::new(&format!("{FLAGS}{p}")).size_limit(SIZE_LIMIT).build().unwrap();
+            RegexBuilder::new(&format!("{FLAGS}{p}"))
+                .size_limit(SIZE_LIMIT)
+                .build()
+                .unwrap();
         }
         assert!(COMPILED.is_some());
     }
