@@ -3,7 +3,7 @@
 #![cfg(feature = "errors")]
 
 use proptest::prelude::*;
-use safeguard::errors::scan::{LeakKind, WindowScanner, scan};
+use safeguard::errors::scan::{WindowScanner, scan};
 use safeguard::errors::{RequestPart, classify_rejection};
 
 mod errors_corpus;
