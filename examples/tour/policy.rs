@@ -1,1 +1,3 @@
-pub async fn run() -> Result<(), super::http::Error> { Ok(()) }
+pub async fn run() -> Result<(), super::http::Error> {
+    Ok(())
+}
