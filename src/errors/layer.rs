@@ -26,6 +26,7 @@ use super::incident::{Incident, IncidentId, IncidentKind};
 use super::redact;
 use super::rejection::classify_rejection;
 use super::scan::{DEFAULT_SCAN_WINDOW, scan};
+use crate::policy::Policy;
 use crate::problem::{PROBLEM_JSON, ProblemDetails};
 
 /// A boxed error, the error type of [`SanitizeBody`].
@@ -211,6 +212,7 @@ struct Config {
     scan_client_errors: bool,
     strip: Vec<HeaderName>,
     problem: Arc<dyn MakeProblem>,
+    policy: Policy,
 }
 
 impl Config {
@@ -235,6 +237,7 @@ impl Default for Config {
                 .map(|h| HeaderName::from_static(h))
                 .collect(),
             problem: Arc::new(DefaultProblem),
+            policy: Policy::default(),
         }
     }
 }
@@ -251,6 +254,7 @@ impl fmt::Debug for Config {
             .field("rejections", &self.rejections)
             .field("scan_client_errors", &self.scan_client_errors)
             .field("strip", &self.strip)
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
@@ -387,6 +391,20 @@ impl SanitizeErrorsLayer {
                 c.strip.push(name);
             }
         })
+    }
+
+    /// The policy whose detectors redact withheld bodies and panic messages before they are
+    /// logged (default [`Policy::default`]: every detector on). Logged text is redacted as for an
+    /// anonymous principal, so no clearance reveals anything in the log.
+    ///
+    /// ```
+    /// use safeguard::errors::SanitizeErrorsLayer;
+    /// use safeguard::policy::Policy;
+    /// let layer = SanitizeErrorsLayer::new().policy(Policy::default());
+    /// assert!(format!("{layer:?}").contains("Policy"));
+    /// ```
+    pub fn policy(self, policy: Policy) -> Self {
+        self.with(|c| c.policy = policy)
     }
 
     /// Supplies the problem documents (see [`MakeProblem`]).
@@ -910,7 +928,7 @@ where
             status = sent_status.as_u16(),
             kind = kind.as_str(),
             part = match kind { IncidentKind::Rejection(p) => p.as_str(), _ => "" },
-            detail = %redact::for_log(&redact::bounded_text(&r.buf, config.log_limit)),
+            detail = %redact::for_log(&config.policy, &redact::bounded_text(&r.buf, config.log_limit)),
             "request rejection rewritten",
         );
     } else {
@@ -934,9 +952,9 @@ fn log_withheld(
     truncated: bool,
     broke: Option<&str>,
 ) {
-    let text = redact::for_log(&redact::bounded_text(original, config.log_limit));
+    let text = redact::for_log(&config.policy, &redact::bounded_text(original, config.log_limit));
     let truncated = truncated || original.len() > config.log_limit;
-    let broke = broke.map(redact::for_log).unwrap_or_default();
+    let broke = broke.map(|b| redact::for_log(&config.policy, b)).unwrap_or_default();
     tracing::error!(
         target: "safeguard::errors",
         incident_id = %incident.id,

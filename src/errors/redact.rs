@@ -6,6 +6,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::policy::Policy;
+
 // Credentials inside connection strings are not always caught by value detectors (a password is
 // just a word), so they are scrubbed here whatever the policy says.
 static URL_PASSWORD: LazyLock<Option<Regex>> =
@@ -13,7 +15,8 @@ static URL_PASSWORD: LazyLock<Option<Regex>> =
 static KV_SECRET: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(password|pwd|passwd|secret|api[_-]?key|access[_-]?token|AccountKey|SharedAccessKey)(\s*[=:]\s*)[^;\s,&]+").ok()
 });
-// Until the policy's detectors are merged in, a minimal set of the obvious classified values.
+// Belt and braces behind the policy's detectors: the obvious classified values are redacted even
+// if a user builds a policy with detectors switched off, since logs must never hold them.
 static PLACEHOLDER: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(concat!(
         r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
@@ -27,9 +30,10 @@ static PLACEHOLDER: LazyLock<Option<Regex>> = LazyLock::new(|| {
     .ok()
 });
 
-/// Redacts `text` for the log: scrubs credentials, redacts classified values, escapes control
-/// characters. If a pattern failed to compile the whole text is withheld (fail closed).
-pub(crate) fn for_log(text: &str) -> String {
+/// Redacts `text` for the log: scrubs credentials, redacts what the policy's detectors find (as
+/// for an anonymous principal), then the fallback patterns, and escapes control characters. If a
+/// pattern failed to compile the whole text is withheld (fail closed).
+pub(crate) fn for_log(policy: &Policy, text: &str) -> String {
     let (Some(url), Some(kv), Some(placeholder)) = (
         URL_PASSWORD.as_ref(),
         KV_SECRET.as_ref(),
@@ -39,10 +43,8 @@ pub(crate) fn for_log(text: &str) -> String {
     };
     let text = url.replace_all(text, "$1:[REDACTED]@");
     let text = kv.replace_all(&text, "$1$2[REDACTED]");
-    let text: Cow<'_, str> = placeholder
-        .replace_all(&text, "[REDACTED]")
-        .into_owned()
-        .into();
+    let text = policy.redact_str(&text, None);
+    let text: Cow<'_, str> = placeholder.replace_all(&text, "[REDACTED]");
     escape_controls(&text)
 }
 
@@ -74,6 +76,7 @@ mod tests {
     #[test]
     fn scrubs_credentials_and_values() {
         let out = for_log(
+            &Policy::default(),
             "postgres://app:hunter2@db.internal/x failed for bob@example.com\ncard 4111 1111 1111 1111 Password=s3cret;",
         );
         assert!(!out.contains("hunter2"));
