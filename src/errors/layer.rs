@@ -938,13 +938,6 @@ where
     problem_response(&config, &incident, Some(head))
 }
 
-fn leak_name(kind: IncidentKind) -> &'static str {
-    match kind {
-        IncidentKind::Leak(k) => k.as_str(),
-        _ => "",
-    }
-}
-
 fn log_withheld(
     config: &Config,
     incident: &Incident,
@@ -952,20 +945,39 @@ fn log_withheld(
     truncated: bool,
     broke: Option<&str>,
 ) {
-    let text = redact::for_log(&config.policy, &redact::bounded_text(original, config.log_limit));
-    let truncated = truncated || original.len() > config.log_limit;
-    let broke = broke.map(|b| redact::for_log(&config.policy, b)).unwrap_or_default();
-    tracing::error!(
-        target: "safeguard::errors",
-        incident_id = %incident.id,
-        status = incident.status.as_u16(),
-        kind = incident.kind.as_str(),
-        leak = leak_name(incident.kind),
-        truncated,
-        fault = %broke,
-        detail = %text,
-        "response withheld from the client",
+    let text = redact::for_log(
+        &config.policy,
+        &redact::bounded_text(original, config.log_limit),
     );
+    let truncated = truncated || original.len() > config.log_limit;
+    // `cause`: the leak class for a leaking 4xx, or what broke while reading the body.
+    let cause = match (incident.kind, broke) {
+        (IncidentKind::Leak(kind), _) => kind.as_str().to_owned(),
+        (_, Some(fault)) => redact::for_log(&config.policy, fault),
+        _ => String::new(),
+    };
+    if cause.is_empty() {
+        tracing::error!(
+            target: "safeguard::errors",
+            incident_id = %incident.id,
+            status = incident.status.as_u16(),
+            kind = incident.kind.as_str(),
+            truncated,
+            detail = %text,
+            "response withheld from the client",
+        );
+    } else {
+        tracing::error!(
+            target: "safeguard::errors",
+            incident_id = %incident.id,
+            status = incident.status.as_u16(),
+            kind = incident.kind.as_str(),
+            cause = %cause,
+            truncated,
+            detail = %text,
+            "response withheld from the client",
+        );
+    }
 }
 
 /// The replacement response: the original head's status, version, extensions and the few headers
