@@ -210,14 +210,56 @@ struct Config {
     incident_header: HeaderName,
     rejections: bool,
     scan_client_errors: bool,
-    strip: Vec<HeaderName>,
+    strip: StripSet,
     problem: Arc<dyn MakeProblem>,
     policy: Policy,
 }
 
 impl Config {
     fn is_stripped(&self, name: &HeaderName) -> bool {
-        self.strip.iter().any(|s| s == name)
+        self.strip.contains(name)
+    }
+}
+
+/// The headers to remove, with a cheap pre-check (name length and first byte) so the common case,
+/// a response with none of them, costs a few instructions per header.
+#[derive(Clone, Debug)]
+struct StripSet {
+    names: Vec<HeaderName>,
+    lengths: u64,
+    firsts: u128,
+}
+
+impl StripSet {
+    fn new(names: impl IntoIterator<Item = HeaderName>) -> Self {
+        let mut set = Self {
+            names: Vec::new(),
+            lengths: 0,
+            firsts: 0,
+        };
+        names.into_iter().for_each(|n| set.insert(n));
+        set
+    }
+
+    fn insert(&mut self, name: HeaderName) {
+        if self.names.contains(&name) {
+            return;
+        }
+        let (lengths, firsts) = Self::bits(&name);
+        self.lengths |= lengths;
+        self.firsts |= firsts;
+        self.names.push(name);
+    }
+
+    fn bits(name: &HeaderName) -> (u64, u128) {
+        let s = name.as_str().as_bytes();
+        let first = s.first().copied().unwrap_or(0);
+        (1u64 << (s.len() % 64), 1u128 << (first % 128))
+    }
+
+    fn contains(&self, name: &HeaderName) -> bool {
+        let (lengths, firsts) = Self::bits(name);
+        self.lengths & lengths != 0 && self.firsts & firsts != 0 && self.names.contains(name)
     }
 }
 
@@ -232,10 +274,7 @@ impl Default for Config {
             incident_header: HeaderName::from_static(DEFAULT_INCIDENT_HEADER),
             rejections: true,
             scan_client_errors: true,
-            strip: REVEALING_HEADERS
-                .iter()
-                .map(|h| HeaderName::from_static(h))
-                .collect(),
+            strip: StripSet::new(REVEALING_HEADERS.iter().map(|h| HeaderName::from_static(h))),
             problem: Arc::new(DefaultProblem),
             policy: Policy::default(),
         }
@@ -253,7 +292,7 @@ impl fmt::Debug for Config {
             .field("incident_header", &self.incident_header)
             .field("rejections", &self.rejections)
             .field("scan_client_errors", &self.scan_client_errors)
-            .field("strip", &self.strip)
+            .field("strip", &self.strip.names)
             .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
@@ -386,11 +425,7 @@ impl SanitizeErrorsLayer {
     /// assert!(format!("{layer:?}").contains("x-upstream-host"));
     /// ```
     pub fn strip_header(self, name: HeaderName) -> Self {
-        self.with(|c| {
-            if !c.strip.contains(&name) {
-                c.strip.push(name);
-            }
-        })
+        self.with(|c| c.strip.insert(name))
     }
 
     /// The policy whose detectors redact withheld bodies and panic messages before they are
@@ -754,7 +789,7 @@ enum Decision<B> {
 fn strip_headers(config: &Config, headers: &mut HeaderMap) {
     // One pass over the (usually few) response headers; removal only when something matches.
     if headers.keys().any(|k| config.is_stripped(k)) {
-        for name in &config.strip {
+        for name in &config.strip.names {
             headers.remove(name);
         }
     }
@@ -764,19 +799,25 @@ fn classify<B: Body>(mut res: Response<B>, ctx: Ctx) -> Decision<B> {
     let config = &ctx.config;
     strip_headers(config, res.headers_mut());
     let status = res.status().as_u16();
-    let safe_to_show = res.extensions().get::<SafeToShow>().is_some();
-    let mode = if status >= config.threshold {
-        if safe_to_show {
-            Mode::Scan { safe_to_show }
-        } else {
-            Mode::Withhold
-        }
-    } else if (400..500).contains(&status)
-        && !safe_to_show
-        && (config.scan_client_errors || config.rejections)
-    {
-        Mode::Scan { safe_to_show }
+    // Fast path first: below 400 nothing is inspected (no extension lookup, no buffering).
+    let mode = if status < 400 {
+        None
     } else {
+        let safe_to_show = res.extensions().get::<SafeToShow>().is_some();
+        if status >= config.threshold {
+            Some(if safe_to_show {
+                Mode::Scan { safe_to_show }
+            } else {
+                Mode::Withhold
+            })
+        } else if status < 500 && !safe_to_show && (config.scan_client_errors || config.rejections)
+        {
+            Some(Mode::Scan { safe_to_show })
+        } else {
+            None
+        }
+    };
+    let Some(mode) = mode else {
         let (head, body) = res.into_parts();
         return Decision::Ready(Response::from_parts(
             head,
@@ -1054,10 +1095,20 @@ pin_project! {
     #[project = BodyProj]
     enum BodyKind<B> {
         Passthrough { #[pin] inner: B, ctx: Option<Ctx> },
-        Prefixed { prefix: Option<Bytes>, trailers: Option<HeaderMap>, rest: Option<Pin<Box<B>>>, ctx: Option<Ctx> },
+        // Boxed: only 4xx bodies that were scanned and found clean take this path, and keeping it
+        // out of line keeps the pass-through body small.
+        Prefixed { state: Box<Prefixed<B>> },
         Full { data: Option<Bytes> },
         Ended,
     }
+}
+
+/// A scanned, clean body: the bytes read for the scan, then the rest of the original.
+struct Prefixed<B> {
+    prefix: Option<Bytes>,
+    trailers: Option<HeaderMap>,
+    rest: Option<Pin<Box<B>>>,
+    ctx: Option<Ctx>,
 }
 
 impl<B> SanitizeBody<B> {
@@ -1077,13 +1128,14 @@ impl<B> SanitizeBody<B> {
         ctx: Ctx,
     ) -> Self {
         let prefix = (!prefix.is_empty()).then_some(prefix);
+        let state = Box::new(Prefixed {
+            prefix,
+            trailers,
+            rest,
+            ctx: Some(ctx),
+        });
         Self {
-            kind: BodyKind::Prefixed {
-                prefix,
-                trailers,
-                rest,
-                ctx: Some(ctx),
-            },
+            kind: BodyKind::Prefixed { state },
         }
     }
 
@@ -1158,21 +1210,18 @@ where
                 Ok(polled) => return polled,
                 Err(text) => (text, ctx.take()),
             },
-            BodyProj::Prefixed {
-                prefix,
-                trailers,
-                rest,
-                ctx,
-            } => {
-                if let Some(data) = prefix.take() {
+            BodyProj::Prefixed { state } => {
+                if let Some(data) = state.prefix.take() {
                     return Poll::Ready(Some(Ok(Frame::data(data))));
                 }
-                match rest {
+                match &mut state.rest {
                     Some(body) => match poll_caught(body.as_mut(), cx) {
                         Ok(polled) => return polled,
-                        Err(text) => (text, ctx.take()),
+                        Err(text) => (text, state.ctx.take()),
                     },
-                    None => return Poll::Ready(trailers.take().map(|t| Ok(Frame::trailers(t)))),
+                    None => {
+                        return Poll::Ready(state.trailers.take().map(|t| Ok(Frame::trailers(t))));
+                    }
                 }
             }
             BodyProj::Full { data } => return Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
@@ -1185,16 +1234,11 @@ where
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             BodyKind::Passthrough { inner, .. } => inner.is_end_stream(),
-            BodyKind::Prefixed {
-                prefix,
-                trailers,
-                rest,
-                ..
-            } => {
-                prefix.is_none()
-                    && match rest {
+            BodyKind::Prefixed { state } => {
+                state.prefix.is_none()
+                    && match &state.rest {
                         Some(body) => body.is_end_stream(),
-                        None => trailers.is_none(),
+                        None => state.trailers.is_none(),
                     }
             }
             BodyKind::Full { data } => data.is_none(),
@@ -1205,9 +1249,9 @@ where
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             BodyKind::Passthrough { inner, .. } => inner.size_hint(),
-            BodyKind::Prefixed { prefix, rest, .. } => {
-                let n = prefix.as_ref().map_or(0, |p| p.len() as u64);
-                match rest {
+            BodyKind::Prefixed { state } => {
+                let n = state.prefix.as_ref().map_or(0, |p| p.len() as u64);
+                match &state.rest {
                     Some(body) => {
                         let h = body.size_hint();
                         let mut out = SizeHint::new();
