@@ -461,6 +461,8 @@ impl<S> Layer<S> for SanitizeErrorsLayer {
     type Service = SanitizeErrors<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
+        // Pay the pattern compilation at startup, not on the first error response.
+        super::scan::warm_up();
         SanitizeErrors {
             inner,
             config: Arc::clone(&self.config),
