@@ -326,7 +326,9 @@ impl Neutralizer {
             Strategy::Strip => {
                 let rest = self.strip(cell, end);
                 if rest.is_empty() {
-                    out.extend_from_slice(b"\"\"");
+                    if only_field {
+                        out.extend_from_slice(b"\"\"");
+                    }
                 } else if self.needs_quotes(rest) {
                     write_quoted(None, rest, out);
                 } else {
@@ -338,10 +340,16 @@ impl Neutralizer {
         Ok(true)
     }
 
+    /// Whether a safe cell must be quoted. Besides RFC 4180's reasons, a cell starting with `'`
+    /// is quoted like a neutralized one, so that rewriting an export twice gives the same bytes,
+    /// and so is a cell starting with a BOM.
     #[inline]
     fn needs_quotes(&self, cell: &[u8]) -> bool {
         let d = self.delimiter;
-        cell.iter().any(|&b| b == d || QUOTE_BYTES[b as usize])
+        cell.first() == Some(&b'\'')
+            // a leading BOM would be taken for the file's BOM and dropped by readers
+            || cell.starts_with(b"\xef\xbb\xbf")
+            || cell.iter().any(|&b| b == d || QUOTE_BYTES[b as usize])
     }
 
     /// Classifies a cell, or the head of one when `complete` is false.
