@@ -467,3 +467,108 @@ proptest! {
         prop_assert_eq!(rewrite(&nz, &out), out);
     }
 }
+
+// ---- LibreOffice Calc as oracle ----
+
+/// Runs `soffice --headless --convert-to csv` on `files` in `dir` with formula evaluation on
+/// (CSV import filter options), a private profile and a timeout. Returns false if soffice is absent.
+fn libreoffice_convert(dir: &std::path::Path, files: &[&str]) -> bool {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let Ok(which) = Command::new("sh").args(["-c", "command -v soffice"]).output() else { return false };
+    if !which.status.success() {
+        return false;
+    }
+    let profile = dir.join("profile");
+    let out = dir.join("out");
+    let mut cmd = Command::new("soffice");
+    cmd.arg(format!("-env:UserInstallation=file://{}", profile.display()))
+        .arg("--headless")
+        .arg("--norestore")
+        // separator ',', text delimiter '"', UTF-8, from line 1, default cell format, en-US,
+        // quoted fields not forced to text, no special-number detection: formulas evaluate
+        .arg("--infilter=CSV:44,34,76,1,,1033,false,false")
+        .args(["--convert-to", "csv", "--outdir"])
+        .arg(&out)
+        .args(files.iter().map(|f| dir.join(f)))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("spawn soffice");
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait soffice") {
+            assert!(status.success(), "soffice failed: {status}");
+            return true;
+        }
+        if start.elapsed() > Duration::from_secs(240) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("soffice timed out");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn libreoffice_evaluates_no_neutralized_cell() {
+    let dir = std::env::temp_dir().join(format!("safeguard-csv-oracle-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+
+    // one cell per record, between two plain cells
+    let cells: Vec<&str> = PAYLOADS.iter().chain(BENIGN).copied().collect();
+    let mut raw = ::csv::Writer::from_writer(Vec::new());
+    for c in &cells {
+        raw.write_record(["x", c, "y"]).expect("write");
+    }
+    let raw = raw.into_inner().expect("flush");
+    std::fs::write(dir.join("raw.csv"), &raw).expect("write raw");
+    let strategies = [("prefix", S::Prefix), ("tab", S::TabPrefix), ("strip", S::Strip)];
+    for (name, s) in strategies {
+        let out = rewrite(&Neutralizer::new().strategy(s), &raw);
+        std::fs::write(dir.join(format!("{name}.csv")), out).expect("write");
+    }
+    if !libreoffice_convert(&dir, &["raw.csv", "prefix.csv", "tab.csv", "strip.csv"]) {
+        println!("SKIPPED libreoffice_evaluates_no_neutralized_cell: `soffice` is not on PATH (install libreoffice-calc-nogui)");
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+    let read = |name: &str| parse(&std::fs::read(dir.join("out").join(name)).expect("soffice output"));
+    let same = |got: &[u8], want: &[u8]| {
+        // LibreOffice stores line breaks inside cells as LF
+        let lf = |b: &[u8]| String::from_utf8_lossy(b).replace("\r\n", "\n").replace('\r', "\n");
+        lf(got) == lf(want) || {
+            // numbers come back formatted (`+3` -> `3`, `1e5` -> `100000`)
+            let num = |b: &[u8]| std::str::from_utf8(b).ok().and_then(|s| s.trim().parse::<f64>().ok());
+            matches!((num(got), num(want)), (Some(a), Some(b)) if a == b)
+        }
+    };
+
+    // the oracle works: raw formulas are evaluated
+    let raw_rows = read("raw.csv");
+    let evaluated: Vec<&str> = raw_rows
+        .iter()
+        .zip(&cells)
+        .filter(|(row, c)| !same(row.get(1).map_or(&b""[..], |v| v), c.as_bytes()))
+        .map(|(_, c)| *c)
+        .collect();
+    assert!(evaluated.contains(&"=1+1"), "LibreOffice did not evaluate =1+1: {evaluated:?}");
+    println!("LibreOffice evaluated {} raw cells, e.g. {:?}", evaluated.len(), &evaluated[..evaluated.len().min(5)]);
+
+    for (name, s) in strategies {
+        let nz = Neutralizer::new().strategy(s);
+        let rows = read(&format!("{name}.csv"));
+        assert_eq!(rows.len(), cells.len(), "{name}: record count");
+        for (row, c) in rows.iter().zip(&cells) {
+            let want = nz.neutralize(c).expect("ok");
+            assert_eq!(row.len(), 3, "{name}: {c:?} changed the structure: {row:?}");
+            assert!(
+                same(&row[1], want.as_bytes()),
+                "{name}: LibreOffice changed {:?} (from {c:?}) into {:?}",
+                want,
+                String::from_utf8_lossy(&row[1])
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
