@@ -21,9 +21,26 @@ const CHUNK: usize = 64 * 1024;
 fn row(i: usize, out: &mut Vec<u8>) {
     use std::io::Write;
     let _ = match i % 16 {
-        0 => writeln!(out, "{i},alice{i},=HYPERLINK(\"\"),-{i}.5,foo@example.org,\"Smith, J\",2024-01-0{},+1 555 {i},note {i},{}", i % 9, i * 7),
-        5 => writeln!(out, "{i},bob{i},@SUM(A1),{i}.25,bar@example.org,\"say \"\"hi\"\"\",2024-02-1{},-{i},memo,{}", i % 9, i * 3),
-        _ => writeln!(out, "{i},user{i},plain text {i},{i}.75,user{i}@example.org,City {},2024-03-2{},{},comment number {i},{}", i % 50, i % 9, i * 11, i % 1000),
+        0 => writeln!(
+            out,
+            "{i},alice{i},=HYPERLINK(\"\"),-{i}.5,foo@example.org,\"Smith, J\",2024-01-0{},+1 555 {i},note {i},{}",
+            i % 9,
+            i * 7
+        ),
+        5 => writeln!(
+            out,
+            "{i},bob{i},@SUM(A1),{i}.25,bar@example.org,\"say \"\"hi\"\"\",2024-02-1{},-{i},memo,{}",
+            i % 9,
+            i * 3
+        ),
+        _ => writeln!(
+            out,
+            "{i},user{i},plain text {i},{i}.75,user{i}@example.org,City {},2024-03-2{},{},comment number {i},{}",
+            i % 50,
+            i % 9,
+            i * 11,
+            i % 1000
+        ),
     };
 }
 
@@ -50,8 +67,13 @@ fn stream(nz: &Neutralizer, input: &[u8], out: &mut Vec<u8>) -> u64 {
 
 fn roundtrip(input: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(input);
-    let mut wtr = csv::WriterBuilder::new().flexible(true).from_writer(&mut *out);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(input);
+    let mut wtr = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(&mut *out);
     let mut rec = csv::ByteRecord::new();
     while rdr.read_byte_record(&mut rec).expect("read") {
         wtr.write_byte_record(&rec).expect("write");
@@ -60,7 +82,10 @@ fn roundtrip(input: &[u8], out: &mut Vec<u8>) {
 }
 
 fn read_only(input: &[u8]) -> usize {
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(input);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(input);
     let mut rec = csv::ByteRecord::new();
     let mut n = 0;
     while rdr.read_byte_record(&mut rec).expect("read") {
@@ -123,9 +148,15 @@ fn main() {
     let mut g = c.benchmark_group("csv");
     g.throughput(Throughput::Bytes(input.len() as u64));
     g.sample_size(10);
-    g.bench_function("neutralize_stream", |b| b.iter(|| stream(&nz, black_box(&input), &mut out)));
-    g.bench_function("csv_crate_roundtrip", |b| b.iter(|| roundtrip(black_box(&input), &mut out)));
-    g.bench_function("csv_crate_read_only", |b| b.iter(|| read_only(black_box(&input))));
+    g.bench_function("neutralize_stream", |b| {
+        b.iter(|| stream(&nz, black_box(&input), &mut out))
+    });
+    g.bench_function("csv_crate_roundtrip", |b| {
+        b.iter(|| roundtrip(black_box(&input), &mut out))
+    });
+    g.bench_function("csv_crate_read_only", |b| {
+        b.iter(|| read_only(black_box(&input)))
+    });
     g.finish();
     c.final_summary();
 }

@@ -266,7 +266,10 @@ impl<S> Layer<S> for CsvExportLayer {
     type Service = CsvExport<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        CsvExport { inner, config: self.config.clone() }
+        CsvExport {
+            inner,
+            config: self.config.clone(),
+        }
     }
 }
 
@@ -380,7 +383,10 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        ResponseFuture { inner: self.inner.call(req), config: self.config.clone() }
+        ResponseFuture {
+            inner: self.inner.call(req),
+            config: self.config.clone(),
+        }
     }
 }
 
@@ -395,7 +401,9 @@ pin_project! {
 
 impl<F: std::fmt::Debug> std::fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResponseFuture").field("inner", &self.inner).finish_non_exhaustive()
+        f.debug_struct("ResponseFuture")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
     }
 }
 
@@ -431,7 +439,9 @@ fn plan(headers: &HeaderMap, config: &Config) -> Plan {
             .trim()
             .to_ascii_lowercase();
         if essence == TSV && config.types.iter().any(|t| t == TSV) {
-            return Plan::Rewrite { delimiter: Some(b'\t') };
+            return Plan::Rewrite {
+                delimiter: Some(b'\t'),
+            };
         }
         if config.types.contains(&essence) {
             return Plan::Rewrite { delimiter: None };
@@ -440,7 +450,9 @@ fn plan(headers: &HeaderMap, config: &Config) -> Plan {
     // An attachment named *.csv opens in a spreadsheet whatever its declared type.
     match attachment_extension(headers) {
         Some(Ext::Csv) => Plan::Rewrite { delimiter: None },
-        Some(Ext::Tsv) => Plan::Rewrite { delimiter: Some(b'\t') },
+        Some(Ext::Tsv) => Plan::Rewrite {
+            delimiter: Some(b'\t'),
+        },
         None => Plan::Pass,
     }
 }
@@ -451,15 +463,25 @@ enum Ext {
 }
 
 fn attachment_extension(headers: &HeaderMap) -> Option<Ext> {
-    let cd = headers.get(header::CONTENT_DISPOSITION)?.to_str().ok()?.to_ascii_lowercase();
+    let cd = headers
+        .get(header::CONTENT_DISPOSITION)?
+        .to_str()
+        .ok()?
+        .to_ascii_lowercase();
     let mut found = None;
     for param in cd.split(';') {
-        let Some((name, value)) = param.split_once('=') else { continue };
+        let Some((name, value)) = param.split_once('=') else {
+            continue;
+        };
         if !name.trim().starts_with("filename") {
             continue;
         }
         let value = value.trim().trim_matches('"');
-        let value = value.rsplit("''").next().unwrap_or(value).trim_end_matches('"');
+        let value = value
+            .rsplit("''")
+            .next()
+            .unwrap_or(value)
+            .trim_end_matches('"');
         if value.ends_with(".csv") {
             found = Some(Ext::Csv);
         } else if value.ends_with(".tsv") || value.ends_with(".tab") {
@@ -471,33 +493,60 @@ fn attachment_extension(headers: &HeaderMap) -> Option<Ext> {
 
 fn is_encoded(headers: &HeaderMap) -> bool {
     headers.get_all(header::CONTENT_ENCODING).iter().any(|v| {
-        v.to_str().map_or(true, |s| s.split(',').any(|e| !e.trim().eq_ignore_ascii_case("identity")))
+        v.to_str().map_or(true, |s| {
+            s.split(',')
+                .any(|e| !e.trim().eq_ignore_ascii_case("identity"))
+        })
     })
 }
 
 fn refuse<B>(parts: http::response::Parts, detail: &str) -> Response<CsvExportBody<B>> {
     let problem = ProblemDetails::for_status(StatusCode::INTERNAL_SERVER_ERROR).with_detail(detail);
     let mut res = problem.into_response::<Bytes>();
-    res.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    res.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     // Keep only the inner response's version; its headers may describe the refused body.
     *res.version_mut() = parts.version;
-    res.map(|b| CsvExportBody { kind: Kind::Problem { body: Some(b) } })
+    res.map(|b| CsvExportBody {
+        kind: Kind::Problem { body: Some(b) },
+    })
 }
 
 fn adapt<B>(res: Response<B>, config: &Arc<Config>) -> Response<CsvExportBody<B>> {
     let (mut parts, body) = res.into_parts();
     let Plan::Rewrite { delimiter } = plan(&parts.headers, config) else {
-        return Response::from_parts(parts, CsvExportBody { kind: Kind::Pass { body } });
+        return Response::from_parts(
+            parts,
+            CsvExportBody {
+                kind: Kind::Pass { body },
+            },
+        );
     };
     if is_encoded(&parts.headers) {
         if !config.allow_encoded {
-            return refuse(parts, "The export is encoded and cannot be checked for spreadsheet formulas.");
+            return refuse(
+                parts,
+                "The export is encoded and cannot be checked for spreadsheet formulas.",
+            );
         }
-        parts.headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-        return Response::from_parts(parts, CsvExportBody { kind: Kind::Pass { body } });
+        parts.headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        return Response::from_parts(
+            parts,
+            CsvExportBody {
+                kind: Kind::Pass { body },
+            },
+        );
     }
     if parts.status == StatusCode::PARTIAL_CONTENT {
-        return refuse(parts, "A partial export cannot be checked for spreadsheet formulas.");
+        return refuse(
+            parts,
+            "A partial export cannot be checked for spreadsheet formulas.",
+        );
     }
     let mut nz = config.nz.clone();
     if let Some(d) = delimiter {
@@ -506,9 +555,15 @@ fn adapt<B>(res: Response<B>, config: &Arc<Config>) -> Response<CsvExportBody<B>
     let h = &mut parts.headers;
     h.remove(header::CONTENT_LENGTH);
     h.remove(header::ACCEPT_RANGES);
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     if config.trailer {
-        h.append(header::TRAILER, HeaderValue::from_static(NEUTRALIZED_TRAILER));
+        h.append(
+            header::TRAILER,
+            HeaderValue::from_static(NEUTRALIZED_TRAILER),
+        );
     }
     let state = Box::new(RewriteState {
         rw: nz.rewriter(),
@@ -517,7 +572,12 @@ fn adapt<B>(res: Response<B>, config: &Arc<Config>) -> Response<CsvExportBody<B>
         send_trailer: config.trailer,
         on_end: config.on_end.clone(),
     });
-    Response::from_parts(parts, CsvExportBody { kind: Kind::Rewrite { body, state } })
+    Response::from_parts(
+        parts,
+        CsvExportBody {
+            kind: Kind::Rewrite { body, state },
+        },
+    )
 }
 
 pin_project! {
@@ -536,7 +596,9 @@ impl<B> std::fmt::Debug for CsvExportBody<B> {
             Kind::Rewrite { .. } => "Rewrite",
             Kind::Problem { .. } => "Problem",
         };
-        f.debug_struct("CsvExportBody").field("kind", &kind).finish()
+        f.debug_struct("CsvExportBody")
+            .field("kind", &kind)
+            .finish()
     }
 }
 
@@ -566,7 +628,11 @@ struct RewriteState {
 
 impl RewriteState {
     fn end(&mut self, complete: bool) {
-        self.stage = if complete { Stage::Trailers } else { Stage::Done };
+        self.stage = if complete {
+            Stage::Trailers
+        } else {
+            Stage::Done
+        };
         if let Some(hook) = &self.on_end {
             hook.on_export_end(&ExportSummary {
                 cells: self.rw.cells(),
@@ -668,7 +734,9 @@ where
         match &self.kind {
             Kind::Pass { body } => body.size_hint(),
             Kind::Rewrite { .. } => SizeHint::default(),
-            Kind::Problem { body } => SizeHint::with_exact(body.as_ref().map_or(0, |b| b.len() as u64)),
+            Kind::Problem { body } => {
+                SizeHint::with_exact(body.as_ref().map_or(0, |b| b.len() as u64))
+            }
         }
     }
 }

@@ -11,8 +11,18 @@ fn rewrite(nz: &Neutralizer, input: &[u8]) -> Vec<u8> {
 }
 
 fn parse(bytes: &[u8]) -> Vec<Vec<Vec<u8>>> {
-    let mut rdr = ::csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
-    rdr.byte_records().map(|r| r.expect("output parses").iter().map(<[u8]>::to_vec).collect()).collect()
+    let mut rdr = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    rdr.byte_records()
+        .map(|r| {
+            r.expect("output parses")
+                .iter()
+                .map(<[u8]>::to_vec)
+                .collect()
+        })
+        .collect()
 }
 
 /// OWASP's trigger set and published payload lists (OWASP CSV injection page, PayloadsAllTheThings
@@ -115,7 +125,10 @@ fn every_payload_is_neutralized_by_every_strategy() {
     for strategy in [S::Prefix, S::TabPrefix, S::Strip] {
         let nz = Neutralizer::new().strategy(strategy);
         for p in dangerous_payloads() {
-            assert!(Neutralizer::new().is_dangerous(p.as_bytes()), "not flagged: {p:?}");
+            assert!(
+                Neutralizer::new().is_dangerous(p.as_bytes()),
+                "not flagged: {p:?}"
+            );
             let out = nz.neutralize(p).expect("not rejected");
             if strategy == S::TabPrefix && p.starts_with('\t') {
                 // a leading TAB is this strategy's own escape: already neutralized
@@ -123,9 +136,16 @@ fn every_payload_is_neutralized_by_every_strategy() {
                 continue;
             }
             assert_ne!(out, p, "{strategy:?} left {p:?} unchanged");
-            assert!(!nz.is_dangerous(out.as_bytes()), "{strategy:?}: {p:?} -> {out:?} still dangerous");
+            assert!(
+                !nz.is_dangerous(out.as_bytes()),
+                "{strategy:?}: {p:?} -> {out:?} still dangerous"
+            );
             // idempotent
-            assert_eq!(nz.neutralize(&out).expect("ok"), out, "{strategy:?} not idempotent on {p:?}");
+            assert_eq!(
+                nz.neutralize(&out).expect("ok"),
+                out,
+                "{strategy:?} not idempotent on {p:?}"
+            );
             match strategy {
                 S::Prefix => assert_eq!(out, format!("'{p}")),
                 S::TabPrefix if !p.starts_with('\t') => assert_eq!(out, format!("\t{p}")),
@@ -177,17 +197,24 @@ fn separator_breakout_stays_in_its_cell() {
     let nz = Neutralizer::new();
     // a value that tries to close its quotes and open a new cell
     let mut w = Writer::from_writer(Vec::new());
-    w.write_record(["\"a\",=1+1", "a;=1+1", "a\t=1+1", "x\n=1+1"]).expect("write");
+    w.write_record(["\"a\",=1+1", "a;=1+1", "a\t=1+1", "x\n=1+1"])
+        .expect("write");
     let out = w.into_inner().expect("flush");
     let rows = parse(&out);
-    assert_eq!(rows, vec![vec![
-        b"\"a\",=1+1".to_vec(),
-        b"a;=1+1".to_vec(),
-        b"a\t=1+1".to_vec(),
-        b"x\n=1+1".to_vec()
-    ]]);
+    assert_eq!(
+        rows,
+        vec![vec![
+            b"\"a\",=1+1".to_vec(),
+            b"a;=1+1".to_vec(),
+            b"a\t=1+1".to_vec(),
+            b"x\n=1+1".to_vec()
+        ]]
+    );
     // ; and TAB are quoted too, so a spreadsheet splitting on them keeps the cell whole
-    assert_eq!(out, b"\"\"\"a\"\",=1+1\",\"a;=1+1\",\"a\t=1+1\",\"x\n=1+1\"\n");
+    assert_eq!(
+        out,
+        b"\"\"\"a\"\",=1+1\",\"a;=1+1\",\"a\t=1+1\",\"x\n=1+1\"\n"
+    );
     // the raw breakout in a stream: the parser sees the second cell, which is neutralized
     assert_eq!(rewrite(&nz, b"\"a\",=1+1\n"), b"a,\"'=1+1\"\n");
 }
@@ -219,7 +246,11 @@ fn compatibility_triggers_match_nfkc() {
     assert!(from_nfkc.len() >= 15, "{from_nfkc:?}");
     for c in table {
         let cell = format!("{c}1+1");
-        assert!(Neutralizer::new().is_dangerous(cell.as_bytes()), "U+{:04X}", *c as u32);
+        assert!(
+            Neutralizer::new().is_dangerous(cell.as_bytes()),
+            "U+{:04X}",
+            *c as u32
+        );
     }
 }
 
@@ -229,7 +260,10 @@ fn malformed_input_is_closed_and_neutralized() {
     // unterminated quoted cell at the end
     assert_eq!(rewrite(&nz, b"a,\"=1+1,b\nc"), b"a,\"'=1+1,b\nc\"");
     // stray quotes inside unquoted cells
-    assert_eq!(rewrite(&nz, b"a\"b,=c\"\"\n"), b"\"a\"\"b\",\"'=c\"\"\"\"\"\n");
+    assert_eq!(
+        rewrite(&nz, b"a\"b,=c\"\"\n"),
+        b"\"a\"\"b\",\"'=c\"\"\"\"\"\n"
+    );
     // text after a closing quote joins the cell
     assert_eq!(rewrite(&nz, b"\"=1\"+1,x\n"), b"\"'=1+1\",x\n");
     // invalid UTF-8 passes through losslessly
@@ -240,7 +274,11 @@ fn malformed_input_is_closed_and_neutralized() {
     let out = rewrite(&nz, garbage);
     for row in parse(&out) {
         for cell in row {
-            assert!(!nz.is_dangerous(&cell), "{:?}", String::from_utf8_lossy(&cell));
+            assert!(
+                !nz.is_dangerous(&cell),
+                "{:?}",
+                String::from_utf8_lossy(&cell)
+            );
         }
     }
 }
@@ -248,7 +286,10 @@ fn malformed_input_is_closed_and_neutralized() {
 #[test]
 fn sep_line_sets_the_delimiter_and_stays() {
     let nz = Neutralizer::new();
-    assert_eq!(rewrite(&nz, b"sep=;\r\na;=1,2\r\n"), b"sep=;\r\na;\"'=1,2\"\r\n");
+    assert_eq!(
+        rewrite(&nz, b"sep=;\r\na;=1,2\r\n"),
+        b"sep=;\r\na;\"'=1,2\"\r\n"
+    );
     assert_eq!(rewrite(&nz, b"SEP=\t\nx\t@y\n"), b"SEP=\t\nx\t\"'@y\"\n");
     // disabled: the line is an ordinary record
     let off = Neutralizer::new().sep_line(false);
@@ -296,10 +337,21 @@ fn writer_serializes_structs() {
         amount: f64,
     }
     let mut w = Writer::from_writer(Vec::new());
-    w.serialize(Row { name: "=1+1".into(), amount: -1.5 }).expect("row");
-    w.serialize(Row { name: "ok".into(), amount: 2.0 }).expect("row");
+    w.serialize(Row {
+        name: "=1+1".into(),
+        amount: -1.5,
+    })
+    .expect("row");
+    w.serialize(Row {
+        name: "ok".into(),
+        amount: 2.0,
+    })
+    .expect("row");
     assert_eq!(w.neutralized(), 1);
-    assert_eq!(w.into_inner().expect("flush"), b"name,amount\n\"'=1+1\",-1.5\nok,2.0\n");
+    assert_eq!(
+        w.into_inner().expect("flush"),
+        b"name,amount\n\"'=1+1\",-1.5\nok,2.0\n"
+    );
 }
 
 // ---- properties ----
@@ -336,9 +388,27 @@ fn byte_soup() -> impl Strategy<Value = Vec<u8>> {
 
 fn cell_text() -> impl Strategy<Value = String> {
     let piece = prop_oneof![
-        Just("="), Just("+"), Just("-"), Just("@"), Just("\t"), Just("\r"), Just("\n"), Just(" "),
-        Just("\""), Just("'"), Just(","), Just(";"), Just("1"), Just("."), Just("e"), Just("x"),
-        Just("\u{a0}"), Just("\u{ff0b}"), Just("\u{feff}"), Just("SUM(A1)"), Just("|"),
+        Just("="),
+        Just("+"),
+        Just("-"),
+        Just("@"),
+        Just("\t"),
+        Just("\r"),
+        Just("\n"),
+        Just(" "),
+        Just("\""),
+        Just("'"),
+        Just(","),
+        Just(";"),
+        Just("1"),
+        Just("."),
+        Just("e"),
+        Just("x"),
+        Just("\u{a0}"),
+        Just("\u{ff0b}"),
+        Just("\u{feff}"),
+        Just("SUM(A1)"),
+        Just("|"),
     ];
     prop::collection::vec(piece, 0..12).prop_map(|v| v.concat())
 }
@@ -359,7 +429,14 @@ fn parse_like_a_spreadsheet(bytes: &[u8]) -> Vec<Vec<Vec<u8>>> {
         .flexible(true)
         .delimiter(delimiter)
         .from_reader(body);
-    rdr.byte_records().map(|r| r.expect("output parses").iter().map(<[u8]>::to_vec).collect()).collect()
+    rdr.byte_records()
+        .map(|r| {
+            r.expect("output parses")
+                .iter()
+                .map(<[u8]>::to_vec)
+                .collect()
+        })
+        .collect()
 }
 
 fn split_rewrite(nz: &Neutralizer, input: &[u8], cuts: &[usize]) -> Vec<u8> {
@@ -475,24 +552,32 @@ proptest! {
 fn libreoffice_convert(dir: &std::path::Path, files: &[&str]) -> bool {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
-    let Ok(which) = Command::new("sh").args(["-c", "command -v soffice"]).output() else { return false };
+    let Ok(which) = Command::new("sh")
+        .args(["-c", "command -v soffice"])
+        .output()
+    else {
+        return false;
+    };
     if !which.status.success() {
         return false;
     }
     let profile = dir.join("profile");
     let out = dir.join("out");
     let mut cmd = Command::new("soffice");
-    cmd.arg(format!("-env:UserInstallation=file://{}", profile.display()))
-        .arg("--headless")
-        .arg("--norestore")
-        // separator ',', text delimiter '"', UTF-8, from line 1, default cell format, en-US,
-        // quoted fields not forced to text, no special-number detection: formulas evaluate
-        .arg("--infilter=CSV:44,34,76,1,,1033,false,false")
-        .args(["--convert-to", "csv", "--outdir"])
-        .arg(&out)
-        .args(files.iter().map(|f| dir.join(f)))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    cmd.arg(format!(
+        "-env:UserInstallation=file://{}",
+        profile.display()
+    ))
+    .arg("--headless")
+    .arg("--norestore")
+    // separator ',', text delimiter '"', UTF-8, from line 1, default cell format, en-US,
+    // quoted fields not forced to text, no special-number detection: formulas evaluate
+    .arg("--infilter=CSV:44,34,76,1,,1033,false,false")
+    .args(["--convert-to", "csv", "--outdir"])
+    .arg(&out)
+    .args(files.iter().map(|f| dir.join(f)))
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
     let mut child = cmd.spawn().expect("spawn soffice");
     let start = Instant::now();
     loop {
@@ -523,23 +608,38 @@ fn libreoffice_evaluates_no_neutralized_cell() {
     }
     let raw = raw.into_inner().expect("flush");
     std::fs::write(dir.join("raw.csv"), &raw).expect("write raw");
-    let strategies = [("prefix", S::Prefix), ("tab", S::TabPrefix), ("strip", S::Strip)];
+    let strategies = [
+        ("prefix", S::Prefix),
+        ("tab", S::TabPrefix),
+        ("strip", S::Strip),
+    ];
     for (name, s) in strategies {
         let out = rewrite(&Neutralizer::new().strategy(s), &raw);
         std::fs::write(dir.join(format!("{name}.csv")), out).expect("write");
     }
     if !libreoffice_convert(&dir, &["raw.csv", "prefix.csv", "tab.csv", "strip.csv"]) {
-        println!("SKIPPED libreoffice_evaluates_no_neutralized_cell: `soffice` is not on PATH (install libreoffice-calc-nogui)");
+        println!(
+            "SKIPPED libreoffice_evaluates_no_neutralized_cell: `soffice` is not on PATH (install libreoffice-calc-nogui)"
+        );
         let _ = std::fs::remove_dir_all(&dir);
         return;
     }
-    let read = |name: &str| parse(&std::fs::read(dir.join("out").join(name)).expect("soffice output"));
+    let read =
+        |name: &str| parse(&std::fs::read(dir.join("out").join(name)).expect("soffice output"));
     let same = |got: &[u8], want: &[u8]| {
         // LibreOffice stores line breaks inside cells as LF
-        let lf = |b: &[u8]| String::from_utf8_lossy(b).replace("\r\n", "\n").replace('\r', "\n");
+        let lf = |b: &[u8]| {
+            String::from_utf8_lossy(b)
+                .replace("\r\n", "\n")
+                .replace('\r', "\n")
+        };
         lf(got) == lf(want) || {
             // numbers come back formatted (`+3` -> `3`, `1e5` -> `100000`)
-            let num = |b: &[u8]| std::str::from_utf8(b).ok().and_then(|s| s.trim().parse::<f64>().ok());
+            let num = |b: &[u8]| {
+                std::str::from_utf8(b)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+            };
             matches!((num(got), num(want)), (Some(a), Some(b)) if a == b)
         }
     };
@@ -552,8 +652,15 @@ fn libreoffice_evaluates_no_neutralized_cell() {
         .filter(|(row, c)| !same(row.get(1).map_or(&b""[..], |v| v), c.as_bytes()))
         .map(|(_, c)| *c)
         .collect();
-    assert!(evaluated.contains(&"=1+1"), "LibreOffice did not evaluate =1+1: {evaluated:?}");
-    println!("LibreOffice evaluated {} raw cells, e.g. {:?}", evaluated.len(), &evaluated[..evaluated.len().min(5)]);
+    assert!(
+        evaluated.contains(&"=1+1"),
+        "LibreOffice did not evaluate =1+1: {evaluated:?}"
+    );
+    println!(
+        "LibreOffice evaluated {} raw cells, e.g. {:?}",
+        evaluated.len(),
+        &evaluated[..evaluated.len().min(5)]
+    );
 
     for (name, s) in strategies {
         let nz = Neutralizer::new().strategy(s);

@@ -63,7 +63,11 @@ async fn streamed() -> Response {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     });
-    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], Body::new(ChannelBody(rx))).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+        Body::new(ChannelBody(rx)),
+    )
+        .into_response()
 }
 
 fn with_headers(pairs: &[(&'static str, &'static str)], body: &'static [u8]) -> Response {
@@ -84,7 +88,10 @@ fn app(summaries: Arc<Mutex<Vec<ExportSummary>>>) -> Router {
         .route(
             "/tsv",
             get(|| async {
-                with_headers(&[("content-type", "text/tab-separated-values")], b"a,b\t=1\n")
+                with_headers(
+                    &[("content-type", "text/tab-separated-values")],
+                    b"a,b\t=1\n",
+                )
             }),
         )
         .route(
@@ -94,14 +101,20 @@ fn app(summaries: Arc<Mutex<Vec<ExportSummary>>>) -> Router {
         .route(
             "/gzip",
             get(|| async {
-                with_headers(&[("content-type", "text/csv"), ("content-encoding", "gzip")], b"\x1f\x8b")
+                with_headers(
+                    &[("content-type", "text/csv"), ("content-encoding", "gzip")],
+                    b"\x1f\x8b",
+                )
             }),
         )
         .route(
             "/partial",
             get(|| async {
                 let mut res = with_headers(
-                    &[("content-type", "text/csv"), ("content-range", "bytes 4-8/100")],
+                    &[
+                        ("content-type", "text/csv"),
+                        ("content-range", "bytes 4-8/100"),
+                    ],
                     b"=1+1",
                 );
                 *res.status_mut() = StatusCode::PARTIAL_CONTENT;
@@ -122,9 +135,14 @@ fn app(summaries: Arc<Mutex<Vec<ExportSummary>>>) -> Router {
         )
         .route(
             "/excel",
-            get(|| async { with_headers(&[("content-type", "application/vnd.ms-excel")], b"@x\n") }),
+            get(|| async {
+                with_headers(&[("content-type", "application/vnd.ms-excel")], b"@x\n")
+            }),
         )
-        .route("/json", get(|| async { with_headers(&[("content-type", "application/json")], b"\"=1+1\"") }))
+        .route(
+            "/json",
+            get(|| async { with_headers(&[("content-type", "application/json")], b"\"=1+1\"") }),
+        )
         .layer(
             CsvExportLayer::new()
                 .content_type("application/vnd.ms-excel")
@@ -144,7 +162,9 @@ async fn streamed_export_is_neutralized_over_http() {
     assert_eq!(&reply.body[..], expected(), "{}", reply.text());
 
     // the csv crate reads the same 7 records, every cell inert
-    let mut rdr = ::csv::ReaderBuilder::new().flexible(true).from_reader(&reply.body[..]);
+    let mut rdr = ::csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(&reply.body[..]);
     let nz = Neutralizer::new();
     let mut rows = 0;
     for rec in rdr.byte_records() {
@@ -155,7 +175,14 @@ async fn streamed_export_is_neutralized_over_http() {
     assert_eq!(rows, 6);
 
     let s = summaries.lock().expect("lock").clone();
-    assert_eq!(s, vec![ExportSummary { cells: 20, neutralized: 5, complete: true }]);
+    assert_eq!(
+        s,
+        vec![ExportSummary {
+            cells: 20,
+            neutralized: 5,
+            complete: true
+        }]
+    );
 }
 
 #[tokio::test]
@@ -164,7 +191,10 @@ async fn content_types_sep_lines_and_lengths() {
 
     let r = common::get(addr, "/fixed", &[]).await;
     assert_eq!(r.text(), "a,\"'=1\"\n");
-    assert!(r.headers.get("content-length").is_none(), "stale length must go");
+    assert!(
+        r.headers.get("content-length").is_none(),
+        "stale length must go"
+    );
 
     let r = common::get(addr, "/tsv", &[]).await;
     assert_eq!(r.text(), "\"a,b\"\t\"'=1\"\n");
@@ -198,7 +228,10 @@ async fn unreadable_exports_fail_closed() {
         .route(
             "/gzip",
             get(|| async {
-                with_headers(&[("content-type", "text/csv"), ("content-encoding", "gzip")], b"\x1f\x8b")
+                with_headers(
+                    &[("content-type", "text/csv"), ("content-encoding", "gzip")],
+                    b"\x1f\x8b",
+                )
             }),
         )
         .layer(CsvExportLayer::new().allow_encoded(true));
@@ -231,5 +264,8 @@ async fn count_is_sent_as_a_trailer() {
     .await;
     let lower = raw.to_ascii_lowercase();
     assert!(lower.contains("trailer: x-csv-neutralized-cells"), "{raw}");
-    assert!(lower.contains("\r\nx-csv-neutralized-cells: 5\r\n"), "{raw}");
+    assert!(
+        lower.contains("\r\nx-csv-neutralized-cells: 5\r\n"),
+        "{raw}"
+    );
 }

@@ -20,15 +20,16 @@ const EXPORT: &str = "id,name,comment\r\n\
 pub async fn run() -> Result<(), Error> {
     heading("CsvExport: spreadsheet formulas neutralized as the export streams");
     let handler = || async { ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], EXPORT) };
-    let app = Router::new()
-        .route("/raw/export.csv", get(handler))
-        .merge(
-            Router::new().route("/export.csv", get(handler)).layer(
-                CsvExportLayer::new().on_end(|s: &ExportSummary| {
-                    println!("    (on_end: {} of {} cells neutralized)", s.neutralized, s.cells)
-                }),
-            ),
-        );
+    let app = Router::new().route("/raw/export.csv", get(handler)).merge(
+        Router::new()
+            .route("/export.csv", get(handler))
+            .layer(CsvExportLayer::new().on_end(|s: &ExportSummary| {
+                println!(
+                    "    (on_end: {} of {} cells neutralized)",
+                    s.neutralized, s.cells
+                )
+            })),
+    );
     let addr = serve(app).await?;
 
     let raw = send(addr, "GET", "/raw/export.csv", &[], "").await?;

@@ -241,7 +241,10 @@ impl Neutralizer {
     /// assert!(!n.is_dangerous(b"Test | Foo"));
     /// ```
     pub fn is_dangerous(&self, cell: &[u8]) -> bool {
-        matches!(self.verdict(cell, true), Verdict::Dangerous(_) | Verdict::Undecided)
+        matches!(
+            self.verdict(cell, true),
+            Verdict::Dangerous(_) | Verdict::Undecided
+        )
     }
 
     /// Neutralizes one cell value (no CSV quoting: use [`Writer`](super::Writer) or
@@ -279,7 +282,10 @@ impl Neutralizer {
             Strategy::Prefix => Ok(Cow::Owned(prefixed(b'\'', cell))),
             Strategy::TabPrefix => Ok(Cow::Owned(prefixed(b'\t', cell))),
             Strategy::Strip => Ok(Cow::Owned(self.strip(cell, end).to_vec())),
-            Strategy::Reject => Err(Rejected { record: None, field: None }),
+            Strategy::Reject => Err(Rejected {
+                record: None,
+                field: None,
+            }),
         }
     }
 
@@ -335,7 +341,12 @@ impl Neutralizer {
                     out.extend_from_slice(rest);
                 }
             }
-            Strategy::Reject => return Err(Rejected { record: None, field: None }),
+            Strategy::Reject => {
+                return Err(Rejected {
+                    record: None,
+                    field: None,
+                });
+            }
         }
         Ok(true)
     }
@@ -356,7 +367,11 @@ impl Neutralizer {
     #[inline]
     pub(crate) fn verdict(&self, cell: &[u8], complete: bool) -> Verdict {
         let Some(&first) = cell.first() else {
-            return if complete { Verdict::Safe } else { Verdict::Undecided };
+            return if complete {
+                Verdict::Safe
+            } else {
+                Verdict::Undecided
+            };
         };
         // Fast path: most cells start with a letter or digit.
         if first.is_ascii_alphanumeric() || first == b'\'' {
@@ -424,7 +439,9 @@ fn scan(cell: &[u8], complete: bool) -> Verdict {
         let b = cell[i];
         if b < 0x80 {
             match b {
-                b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\n' => return Verdict::Dangerous(i + 1),
+                b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\n' => {
+                    return Verdict::Dangerous(i + 1);
+                }
                 // other C0 controls, space, DEL and ASCII quotes are skipped
                 0..=0x20 | 0x7f | b'"' | b'\'' => i += 1,
                 _ => return Verdict::Safe,
@@ -446,11 +463,19 @@ fn scan(cell: &[u8], complete: bool) -> Verdict {
             // (0xA0 is NBSP in Latin-1): skip it.
             Decoded::Invalid => i += 1,
             Decoded::Truncated => {
-                return if complete { Verdict::Safe } else { Verdict::Undecided };
+                return if complete {
+                    Verdict::Safe
+                } else {
+                    Verdict::Undecided
+                };
             }
         }
     }
-    if complete { Verdict::Safe } else { Verdict::Undecided }
+    if complete {
+        Verdict::Safe
+    } else {
+        Verdict::Undecided
+    }
 }
 
 enum Decoded {
@@ -476,7 +501,10 @@ fn decode(s: &[u8]) -> Decoded {
         };
     }
     match std::str::from_utf8(&s[..n]) {
-        Ok(t) => t.chars().next().map_or(Decoded::Invalid, |c| Decoded::Char(c, n)),
+        Ok(t) => t
+            .chars()
+            .next()
+            .map_or(Decoded::Invalid, |c| Decoded::Char(c, n)),
         Err(_) => Decoded::Invalid,
     }
 }
@@ -484,12 +512,9 @@ fn decode(s: &[u8]) -> Decoded {
 /// (Internal, exposed for tests.) Non-ASCII characters that act as `=`, `+`, `-` or `@` in a spreadsheet.
 pub const COMPAT_TRIGGERS: &[char] = &[
     // =
-    '\u{207C}', '\u{208C}', '\u{2A75}', '\u{2A76}', '\u{FE66}', '\u{FF1D}',
-    // +
-    '\u{207A}', '\u{208A}', '\u{FB29}', '\u{FE62}', '\u{FF0B}',
-    // -
-    '\u{FE63}', '\u{FF0D}',
-    // @
+    '\u{207C}', '\u{208C}', '\u{2A75}', '\u{2A76}', '\u{FE66}', '\u{FF1D}', // +
+    '\u{207A}', '\u{208A}', '\u{FB29}', '\u{FE62}', '\u{FF0B}', // -
+    '\u{FE63}', '\u{FF0D}', // @
     '\u{FE6B}', '\u{FF20}',
     // U+2212 MINUS SIGN and the forms NFKC maps to it: not `-` under NFKC, treated as one.
     '\u{2212}', '\u{207B}', '\u{208B}',
@@ -566,7 +591,19 @@ mod tests {
         for ok in ["-1.5", "+3", "1e5", "-0.5E-3", "-.5", "12.", "+0"] {
             assert!(is_plain_number(ok.as_bytes()), "{ok}");
         }
-        for bad in ["-", "+", "-1-2", "+1 555 123", "1e", "-1e+", "--1", "-1,5", "", ".", "-.e1"] {
+        for bad in [
+            "-",
+            "+",
+            "-1-2",
+            "+1 555 123",
+            "1e",
+            "-1e+",
+            "--1",
+            "-1,5",
+            "",
+            ".",
+            "-.e1",
+        ] {
             assert!(!is_plain_number(bad.as_bytes()), "{bad}");
         }
     }
@@ -579,6 +616,9 @@ mod tests {
         assert_eq!(n.verdict(b"  =", false), Verdict::Dangerous(3));
         assert_eq!(n.verdict(b" \xef\xbc", false), Verdict::Undecided);
         assert_eq!(n.verdict(b" \xef\xbc", true), Verdict::Safe);
-        assert_eq!(n.verdict("\u{ff1d}".as_bytes(), true), Verdict::Dangerous(3));
+        assert_eq!(
+            n.verdict("\u{ff1d}".as_bytes(), true),
+            Verdict::Dangerous(3)
+        );
     }
 }

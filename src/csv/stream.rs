@@ -57,6 +57,10 @@ pub struct Rewriter {
     neutralized: u64,
     failed: Option<Rejected>,
     finished: bool,
+    /// csv-core is between records (nothing of the next record consumed yet).
+    at_record_start: bool,
+    /// Per byte class for the fast path (see `byte_classes`).
+    class: [u8; 256],
 }
 
 impl Neutralizer {
@@ -84,6 +88,7 @@ fn reader_for(delimiter: u8) -> Reader {
 impl Rewriter {
     fn new(nz: Neutralizer) -> Self {
         let phase = Phase::Prelude;
+        let delimiter = nz.delimiter;
         Self {
             reader: reader_for(nz.delimiter),
             head: vec![0; nz.max_head].into_boxed_slice(),
@@ -99,6 +104,8 @@ impl Rewriter {
             neutralized: 0,
             failed: None,
             finished: false,
+            at_record_start: true,
+            class: byte_classes(delimiter),
         }
     }
 
@@ -240,6 +247,7 @@ impl Rewriter {
                 rest = &rest[len..];
                 self.nz.delimiter = delimiter;
                 self.reader = reader_for(delimiter);
+                self.class = byte_classes(delimiter);
             }
         }
         let r = self.body(rest, out);
@@ -249,7 +257,16 @@ impl Rewriter {
     fn body(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<(), Rejected> {
         out.reserve(input.len() + input.len() / 8);
         while !input.is_empty() {
-            let (res, nin, nout) = self.reader.read_field(input, &mut self.head[self.head_len..]);
+            if self.at_record_start {
+                if let Some(n) = self.fast_record(input, out)? {
+                    input = &input[n..];
+                    continue;
+                }
+            }
+            let (res, nin, nout) = self
+                .reader
+                .read_field(input, &mut self.head[self.head_len..]);
+            self.at_record_start = matches!(res, ReadFieldResult::Field { record_end: true });
             let consumed = &input[..nin];
             input = &input[nin..];
             self.head_len += nout;
@@ -276,6 +293,86 @@ impl Rewriter {
         Ok(())
     }
 
+    /// Fast path for a whole quote-free record at the front of `input`, which csv-core would
+    /// split exactly at the delimiters: written directly, csv-core skipped. Returns the bytes
+    /// consumed, or `None` to let csv-core parse (quotes, a lone CR, a line not complete in this
+    /// chunk, a blank line, or a line long enough that a cell could overflow the head). The
+    /// output is the same either way, which the chunk-split property tests check.
+    fn fast_record(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<Option<usize>, Rejected> {
+        let limit = input.len().min(self.head.len());
+        let saved = (out.len(), self.cells, self.neutralized);
+        let mut start = 0;
+        let mut needs = false;
+        let mut i = 0;
+        // One pass: split at delimiters and write cells until the line ends; give up (and take
+        // back what was written) on anything csv-core must handle.
+        let (line_end, consumed, term): (usize, usize, &[u8]) = loop {
+            if i == limit {
+                return Ok(self.bail(out, saved));
+            }
+            let b = input[i];
+            match self.class[b as usize] {
+                0 => {}
+                1 => {
+                    self.fast_field(&input[start..i], needs, false, out)?;
+                    out.push(self.nz.delimiter);
+                    self.field += 1;
+                    start = i + 1;
+                    needs = false;
+                }
+                2 => needs = true,
+                _ => match b {
+                    b'\n' => break (i, i + 1, b"\n"),
+                    b'\r' if input.get(i + 1) == Some(&b'\n') => break (i, i + 2, b"\r\n"),
+                    _ => return Ok(self.bail(out, saved)),
+                },
+            }
+            i += 1;
+        };
+        if line_end == 0 {
+            return Ok(self.bail(out, saved));
+        }
+        let only = self.field == 0;
+        self.fast_field(&input[start..line_end], needs, only, out)?;
+        out.extend_from_slice(term);
+        self.field = 0;
+        self.record += 1;
+        Ok(Some(consumed))
+    }
+
+    fn bail(
+        &mut self,
+        out: &mut Vec<u8>,
+        (len, cells, neutralized): (usize, u64, u64),
+    ) -> Option<usize> {
+        out.truncate(len);
+        self.cells = cells;
+        self.neutralized = neutralized;
+        self.field = 0;
+        None
+    }
+
+    #[inline]
+    fn fast_field(
+        &mut self,
+        cell: &[u8],
+        needs: bool,
+        only: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Rejected> {
+        self.cells += 1;
+        if !needs && cell.first().is_some_and(u8::is_ascii_alphanumeric) {
+            out.extend_from_slice(cell);
+            return Ok(());
+        }
+        let changed = self
+            .nz
+            .write_field(cell, only, out)
+            .map_err(|_| self.rejected())?;
+        self.neutralized += u64::from(changed);
+        Ok(())
+    }
+
     fn eof(&mut self, out: &mut Vec<u8>) -> Result<(), Rejected> {
         // csv-core needs empty input calls until End; two suffice (last field, then End), the
         // bound only guards against a loop.
@@ -292,7 +389,10 @@ impl Rewriter {
     }
 
     fn rejected(&self) -> Rejected {
-        Rejected { record: Some(self.record), field: Some(self.field) }
+        Rejected {
+            record: Some(self.record),
+            field: Some(self.field),
+        }
     }
 
     /// The current cell is longer than the head: decide from the head, open the quoted field
@@ -364,6 +464,20 @@ impl Rewriter {
     }
 }
 
+/// Byte classes of the fast path: 0 = plain, 1 = delimiter, 2 = forces quoting, 3 = quote or
+/// line break (ends the line or hands it to csv-core).
+fn byte_classes(delimiter: u8) -> [u8; 256] {
+    let mut class = [0; 256];
+    for b in [b',', b';', b'\t'] {
+        class[b as usize] = 2;
+    }
+    class[delimiter as usize] = 1;
+    for b in [b'"', b'\r', b'\n'] {
+        class[b as usize] = 3;
+    }
+    class
+}
+
 /// Where to cut a dangerous head under `Strip`, if the head shows where the dangerous part
 /// ends.
 fn strip_head(nz: &Neutralizer, head: &[u8], mut v: Verdict) -> Option<usize> {
@@ -412,8 +526,14 @@ mod tests {
         let n = Neutralizer::new();
         assert_eq!(run(&n, b"a,b\r\nc,d\r\n"), b"a,b\r\nc,d\r\n");
         assert_eq!(run(&n, b"\xef\xbb\xbf=a\n"), b"\xef\xbb\xbf\"'=a\"\n");
-        assert_eq!(run(&n, b"\xef\xbb\xbfsep=;\r\n=a;b\r\n"), b"\xef\xbb\xbfsep=;\r\n\"'=a\";b\r\n");
-        assert_eq!(run(&n, b"\xef\xbb\xbf\xef\xbb\xbf=a"), b"\xef\xbb\xbf\"'\xef\xbb\xbf=a\"");
+        assert_eq!(
+            run(&n, b"\xef\xbb\xbfsep=;\r\n=a;b\r\n"),
+            b"\xef\xbb\xbfsep=;\r\n\"'=a\";b\r\n"
+        );
+        assert_eq!(
+            run(&n, b"\xef\xbb\xbf\xef\xbb\xbf=a"),
+            b"\xef\xbb\xbf\"'\xef\xbb\xbf=a\""
+        );
         assert_eq!(run(&n, b"\"\"\n"), b"\"\"\n");
         assert_eq!(run(&n, b"a,\n"), b"a,\n");
         assert_eq!(run(&n, b"sep=,"), b"sep=,");
@@ -427,9 +547,17 @@ mod tests {
         let out = run(&n, format!("{spaces}x,y\n").as_bytes());
         assert_eq!(out, format!("\"'{spaces}x\",y\n").as_bytes());
         let safe = "a\"".repeat(100);
-        let out = run(&n, format!("\"{}\",y\n", safe.replace('"', "\"\"")).as_bytes());
-        assert_eq!(out, format!("\"{}\",y\n", safe.replace('"', "\"\"")).as_bytes());
-        let strip = Neutralizer::new().max_cell_head(64).strategy(Strategy::Strip);
+        let out = run(
+            &n,
+            format!("\"{}\",y\n", safe.replace('"', "\"\"")).as_bytes(),
+        );
+        assert_eq!(
+            out,
+            format!("\"{}\",y\n", safe.replace('"', "\"\"")).as_bytes()
+        );
+        let strip = Neutralizer::new()
+            .max_cell_head(64)
+            .strategy(Strategy::Strip);
         let out = run(&strip, format!("=@{}\n", "b".repeat(100)).as_bytes());
         assert_eq!(out, format!("\"{}\"\n", "b".repeat(100)).as_bytes());
     }

@@ -16,7 +16,7 @@ use super::cell::{Neutralizer, Rejected};
 pub enum WriteError {
     /// A dangerous cell under [`Strategy::Reject`](super::Strategy::Reject).
     Rejected(Rejected),
-    /// The `csv` crate (I/O, serialization or unequal record lengths) failed.
+    /// The `csv` crate (I/O or serialization) failed.
     Csv(::csv::Error),
 }
 
@@ -52,8 +52,8 @@ impl From<io::Error> for WriteError {
 
 /// A CSV writer whose every cell goes through a [`Neutralizer`].
 ///
-/// It wraps the `csv` crate's [`csv::Writer`](::csv::Writer) (buffering, delimiters, record
-/// length checks) and does the quoting itself, with the same rules as the streaming
+/// It wraps the `csv` crate's [`csv::Writer`](::csv::Writer) (buffering, delimiters,
+/// terminators; records may differ in length) and does the quoting itself, with the same rules as the streaming
 /// [`Rewriter`](super::Rewriter): a neutralized cell is always quoted, and cells holding the
 /// delimiter, `"`, CR, LF, `,`, `;` or TAB are quoted. Records end with `\n`.
 ///
@@ -107,8 +107,17 @@ impl<W: io::Write> Writer<W> {
         let inner = ::csv::WriterBuilder::new()
             .delimiter(nz.delimiter)
             .quote_style(::csv::QuoteStyle::Never)
+            // flexible: the `sep=` line is a one-field record before the real ones
+            .flexible(true)
             .from_writer(wtr);
-        Self { inner, nz, field: Vec::new(), first_in_record: true, neutralized: 0, serialized: false }
+        Self {
+            inner,
+            nz,
+            field: Vec::new(),
+            first_in_record: true,
+            neutralized: 0,
+            serialized: false,
+        }
     }
 
     /// Writes Excel's `sep=X` hint line with this writer's delimiter, so the spreadsheet splits
@@ -145,7 +154,10 @@ impl<W: io::Write> Writer<W> {
 
     fn put(&mut self, field: &[u8], only: bool) -> Result<(), WriteError> {
         self.field.clear();
-        let changed = self.nz.write_field(field, only, &mut self.field).map_err(WriteError::Rejected)?;
+        let changed = self
+            .nz
+            .write_field(field, only, &mut self.field)
+            .map_err(WriteError::Rejected)?;
         self.neutralized += u64::from(changed);
         self.first_in_record = false;
         self.inner.write_field(&self.field)?;
@@ -190,11 +202,14 @@ impl<W: io::Write> Writer<W> {
     /// ```
     pub fn serialize<S: serde::Serialize>(&mut self, record: S) -> Result<(), WriteError> {
         // The csv crate writes a struct's header row with its first record only.
-        let mut scratch =
-            ::csv::WriterBuilder::new().has_headers(!self.serialized).from_writer(Vec::new());
+        let mut scratch = ::csv::WriterBuilder::new()
+            .has_headers(!self.serialized)
+            .from_writer(Vec::new());
         scratch.serialize(record)?;
         self.serialized = true;
-        let bytes = scratch.into_inner().map_err(|e| io::Error::from(e.error().kind()))?;
+        let bytes = scratch
+            .into_inner()
+            .map_err(|e| io::Error::from(e.error().kind()))?;
         let mut rdr = ::csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -236,7 +251,8 @@ impl<W: io::Write> Writer<W> {
     /// assert!(w.into_inner().unwrap().is_empty());
     /// ```
     pub fn into_inner(self) -> Result<W, WriteError> {
-        self.inner.into_inner().map_err(|e| WriteError::Csv(io::Error::from(e.error().kind()).into()))
+        self.inner
+            .into_inner()
+            .map_err(|e| WriteError::Csv(io::Error::from(e.error().kind()).into()))
     }
 }
-
