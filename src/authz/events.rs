@@ -19,8 +19,7 @@ pub enum Decision {
     Allow,
     /// The request was refused (401, 403, or 404 when hiding existence).
     Deny,
-    /// The request was malformed or dangerous and refused before any rule ran (400), or the
-    /// layer could not decide (500, fail closed).
+    /// The request was malformed or dangerous and refused with 400 before any rule ran.
     Reject,
 }
 

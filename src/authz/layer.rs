@@ -32,9 +32,11 @@ use crate::problem::ProblemDetails;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Matching {
-    /// Use axum's [`MatchedPath`]: exactly the route the router chose. The layer must then be
-    /// added with [`axum::Router::route_layer`] (a plain `Router::layer` runs before routing,
-    /// where there is no `MatchedPath` yet). If it is missing, the layer fails closed with 500.
+    /// Use axum's [`MatchedPath`]: exactly the route the router chose. Add the layer with
+    /// [`Router::route_layer`](axum::Router::route_layer) or [`Router::layer`](axum::Router::layer)
+    /// (axum 0.8 runs both per route, after routing). If `MatchedPath` is missing (the router
+    /// was wrapped from outside, or the layer sits on a router that nests the guarded routes),
+    /// the request is denied: the layer never guesses the route.
     MatchedPath,
     /// Match the canonical request path against the rules' templates, and pass the request on
     /// with its URI rewritten to that canonical path, so the service routes exactly the path
@@ -643,9 +645,6 @@ fn finish<ResB: From<Bytes>>(
             | Reason::InvalidTarget
             | Reason::MethodOverride
             | Reason::InvalidParams => (Decision::Reject, Some(StatusCode::BAD_REQUEST)),
-            Reason::MatchedPathMissing => {
-                (Decision::Reject, Some(StatusCode::INTERNAL_SERVER_ERROR))
-            }
             // A refused credential is about the credential, not the resource: always 401.
             Reason::CredentialsRejected(_) => (Decision::Deny, Some(StatusCode::UNAUTHORIZED)),
             _ if config.hide_existence => (Decision::Deny, Some(StatusCode::NOT_FOUND)),

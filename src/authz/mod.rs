@@ -19,12 +19,15 @@
 //!           handler
 //! ```
 //!
-//! Inside an axum `Router`, add it with [`Router::route_layer`](axum::Router::route_layer), so it
-//! runs *after* routing and decides on [`MatchedPath`](axum::extract::MatchedPath): the exact
-//! route the router chose (the default, [`Matching::MatchedPath`]). If `MatchedPath` is missing
-//! (the layer was added with `Router::layer`, or on a router that nests the routes it guards)
-//! the layer fails closed with `500`; add it inside the nested router instead. Unmatched paths
-//! never reach a `route_layer`: axum answers 404, and no handler runs. Protect a custom
+//! Inside an axum `Router`, add it with [`Router::route_layer`](axum::Router::route_layer) (or
+//! `Router::layer`: axum 0.8 runs both per route, after routing). It then decides on
+//! [`MatchedPath`](axum::extract::MatchedPath): the exact route the router chose (the default,
+//! [`Matching::MatchedPath`]). With `route_layer`, paths no route matches never reach it (axum
+//! answers 404 and no handler runs); with `layer`, they reach it without a `MatchedPath` and are
+//! denied. If `MatchedPath` is missing where a route did match (the router was wrapped from the
+//! outside, or the layer sits on a router that `nest`s the guarded routes) every request is
+//! denied: the layer never guesses. Add it inside the nested router instead; its `MatchedPath`
+//! is the full path (`/api/v1/users/{id}`), which is what the rules name. Protect a custom
 //! `fallback` yourself.
 //!
 //! In front of a plain hyper/tower service (or a whole router), use [`Matching::Path`]: the

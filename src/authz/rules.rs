@@ -55,7 +55,8 @@ pub enum Reason {
     MethodOverride,
     /// Route parameters could not be read (not UTF-8 after decoding) (400).
     InvalidParams,
-    /// The layer expected axum's `MatchedPath` and it is missing: misconfiguration (500).
+    /// The layer expected axum's `MatchedPath` and it is missing (denied: misconfiguration, or
+    /// a request no route matched).
     MatchedPathMissing,
 }
 
