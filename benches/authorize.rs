@@ -66,7 +66,9 @@ m = g(r.sub, p.sub) && keyMatch2(r.obj, p.obj) && r.act == p.act
         policy.push_str(&format!("p, role{}, /svc{i}/items/:id, GET\n", i % 10));
     }
     policy.push_str("g, alice, role5\n");
-    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
     rt.block_on(async {
         let model = DefaultModel::from_str(model).await.expect("model");
         let adapter = StringAdapter::new(policy);
@@ -83,25 +85,52 @@ fn bench(c: &mut Criterion) {
         let path = format!("/svc{target}/items/42");
         let router = matchit_router(n);
         let rules = rules(n);
-        assert!(rules.decide(&Method::GET, &path, Some(&alice)).now().expect("sync").is_allowed());
+        assert!(
+            rules
+                .decide(&Method::GET, &path, Some(&alice))
+                .now()
+                .expect("sync")
+                .is_allowed()
+        );
 
         group.bench_with_input(BenchmarkId::new("matchit_lookup", n), &path, |b, path| {
             b.iter(|| black_box(router.at(black_box(path)).map(|m| *m.value).ok()))
         });
         group.bench_with_input(BenchmarkId::new("decide_path", n), &path, |b, path| {
             b.iter(|| {
-                black_box(rules.decide(&Method::GET, black_box(path), Some(&alice)).now().map(|v| v.is_allowed()))
+                black_box(
+                    rules
+                        .decide(&Method::GET, black_box(path), Some(&alice))
+                        .now()
+                        .map(|v| v.is_allowed()),
+                )
             })
         });
         // What the layer does inside an axum router: look the rule up by `MatchedPath`.
         let route = template(target);
-        group.bench_with_input(BenchmarkId::new("decide_matched_path", n), &route, |b, route| {
-            b.iter(|| {
-                let rule = rules.rule_for_route(&Method::GET, black_box(route)).expect("rule");
-                let info = safeguard::authz::RequestInfo::new(&Method::GET, rule.route(), Some(&alice), &[]);
-                black_box(rule.requirement().evaluate(&info).now().map(|v| v.is_allowed()))
-            })
-        });
+        group.bench_with_input(
+            BenchmarkId::new("decide_matched_path", n),
+            &route,
+            |b, route| {
+                b.iter(|| {
+                    let rule = rules
+                        .rule_for_route(&Method::GET, black_box(route))
+                        .expect("rule");
+                    let info = safeguard::authz::RequestInfo::new(
+                        &Method::GET,
+                        rule.route(),
+                        Some(&alice),
+                        &[],
+                    );
+                    black_box(
+                        rule.requirement()
+                            .evaluate(&info)
+                            .now()
+                            .map(|v| v.is_allowed()),
+                    )
+                })
+            },
+        );
         if CASBIN_SIZES.contains(&n) {
             let e = casbin_enforcer(n);
             assert!(e.enforce(("alice", path.as_str(), "GET")).expect("enforce"));

@@ -123,6 +123,7 @@ pub const DEFAULT_MAX_PATH_LEN: usize = 8 * 1024;
 /// assert_eq!(canonicalize("//admin"), Err(PathError::EmptySegment));
 /// assert_eq!(canonicalize("/a%252e%252e/"), Err(PathError::DoubleEncoding));
 /// ```
+#[inline]
 pub fn canonicalize(path: &str) -> Result<Cow<'_, str>, PathError> {
     canonicalize_with_limit(path, DEFAULT_MAX_PATH_LEN)
 }
@@ -134,6 +135,7 @@ pub fn canonicalize(path: &str) -> Result<Cow<'_, str>, PathError> {
 /// assert_eq!(canonicalize_with_limit("/abcdef", 4), Err(PathError::TooLong));
 /// assert!(canonicalize_with_limit("/abc", 4).is_ok());
 /// ```
+#[inline]
 pub fn canonicalize_with_limit(path: &str, max_len: usize) -> Result<Cow<'_, str>, PathError> {
     if path.len() > max_len {
         return Err(PathError::TooLong);
@@ -141,6 +143,11 @@ pub fn canonicalize_with_limit(path: &str, max_len: usize) -> Result<Cow<'_, str
     let bytes = path.as_bytes();
     if bytes.first() != Some(&b'/') {
         return Err(PathError::NotAbsolute);
+    }
+    // Most paths have no percent sign: one table-driven pass checks bytes and segments and
+    // returns the path as is. Paths with `%` take the full route below.
+    if !fast_check(bytes)? {
+        return Ok(Cow::Borrowed(path));
     }
     // First pass, no allocation: validate raw bytes and find out whether anything must change.
     let mut needs_rewrite = false;
@@ -199,6 +206,98 @@ pub fn canonicalize_with_limit(path: &str, max_len: usize) -> Result<Cow<'_, str
 }
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+const PLAIN: u8 = 0;
+const SLASH: u8 = 1;
+const DOT: u8 = 2;
+const PERCENT: u8 = 3;
+const SEMICOLON: u8 = 4;
+const BACKSLASH: u8 = 5;
+const CONTROL: u8 = 6;
+const INVALID: u8 = 7;
+
+/// The class of every byte, as [`check_raw_byte`] sees it (kept in sync by a unit test).
+const CLASS: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'_'
+                    | b'~'
+                    | b':'
+                    | b'@'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b'='
+            ) {
+            PLAIN
+        } else {
+            match c {
+                b'/' => SLASH,
+                b'.' => DOT,
+                b'%' => PERCENT,
+                b';' => SEMICOLON,
+                b'\\' => BACKSLASH,
+                0x00..=0x1f | 0x7f => CONTROL,
+                _ => INVALID,
+            }
+        };
+        b += 1;
+    }
+    t
+};
+
+/// Validates a path without percent signs in one pass. `Ok(true)`: a `%` was found and the full
+/// check must run instead.
+#[inline]
+fn fast_check(bytes: &[u8]) -> Result<bool, PathError> {
+    let mut seg_len = 0usize;
+    let mut all_dots = true;
+    let mut last_dot = false;
+    for &b in &bytes[1..] {
+        match CLASS[usize::from(b)] {
+            PLAIN => {
+                seg_len += 1;
+                all_dots = false;
+                last_dot = false;
+            }
+            DOT => {
+                seg_len += 1;
+                last_dot = true;
+            }
+            SLASH => {
+                if seg_len == 0 {
+                    return Err(PathError::EmptySegment);
+                }
+                if all_dots || last_dot {
+                    return Err(PathError::DotSegment);
+                }
+                seg_len = 0;
+                all_dots = true;
+                last_dot = false;
+            }
+            PERCENT => return Ok(true),
+            SEMICOLON => return Err(PathError::Semicolon),
+            BACKSLASH => return Err(PathError::Backslash),
+            CONTROL => return Err(PathError::ControlCharacter),
+            _ => return Err(PathError::InvalidCharacter),
+        }
+    }
+    if seg_len > 0 && (all_dots || last_dot) {
+        return Err(PathError::DotSegment);
+    }
+    Ok(false)
+}
 
 fn hex_val(b: u8) -> Option<u8> {
     match b {
@@ -324,6 +423,46 @@ fn check_segments(path: &str) -> Result<(), PathError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_table_agrees_with_the_byte_check() {
+        for b in 0..=255u8 {
+            let expected = match check_raw_byte(b) {
+                Ok(()) if b == b'/' => SLASH,
+                Ok(()) if b == b'.' => DOT,
+                Ok(()) => PLAIN,
+                Err(PathError::Semicolon) => SEMICOLON,
+                Err(PathError::Backslash) => BACKSLASH,
+                Err(PathError::ControlCharacter) => CONTROL,
+                Err(_) if b == b'%' => PERCENT,
+                Err(_) => INVALID,
+            };
+            assert_eq!(CLASS[usize::from(b)], expected, "byte {b:#04x}");
+        }
+    }
+
+    #[test]
+    fn fast_and_full_paths_agree() {
+        for p in [
+            "/",
+            "/a",
+            "/a/",
+            "/a/b.c",
+            "/.well-known/x",
+            "/a/..",
+            "/a.",
+            "//",
+            "/a//b",
+            "/...",
+        ] {
+            let fast = fast_check(p.as_bytes()).map(|_| ());
+            let full = {
+                let r: Result<(), PathError> = p.bytes().try_for_each(check_raw_byte);
+                r.and_then(|()| check_segments(p))
+            };
+            assert_eq!(fast, full, "{p}");
+        }
+    }
 
     #[test]
     fn accepts_and_normalizes() {

@@ -680,6 +680,7 @@ impl Requirement {
     /// let v = Requirement::owner("id").evaluate(&info).now().unwrap();
     /// assert_eq!(v.reason(), Reason::NotOwner);
     /// ```
+    #[inline]
     pub fn evaluate(&self, info: &RequestInfo<'_>) -> Evaluation {
         eval(&self.0, info)
     }
@@ -757,6 +758,7 @@ fn fmt_node(n: &Node, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 
 const GRANTED: Verdict = Verdict::allow(Reason::Granted);
 
+#[inline]
 fn eval(node: &Node, info: &RequestInfo<'_>) -> Evaluation {
     use Evaluation::Done;
     let Some(principal) = info.principal else {
@@ -1228,6 +1230,7 @@ fn template_params(route: &str) -> Vec<&str> {
 
 const NONE: u32 = u32::MAX;
 
+#[inline]
 fn slot(m: &Method) -> Option<usize> {
     // `Method` compares standard methods by enum tag: these are cheap.
     Some(match *m {
@@ -1330,6 +1333,7 @@ impl RuleSet {
         self.inner.rules.is_empty()
     }
 
+    #[inline]
     fn rule_for(&self, route: u32, method: &Method) -> Option<&Rule> {
         let route = self.inner.routes.get(route as usize)?;
         let index = match slot(method) {
@@ -1369,6 +1373,7 @@ impl RuleSet {
     /// assert_eq!(m.rule().id(), "r");
     /// assert!(rules.match_path(&Method::POST, "/u/7").is_err());
     /// ```
+    #[inline]
     pub fn match_path<'r, 'p>(
         &'r self,
         method: &Method,
@@ -1399,6 +1404,7 @@ impl RuleSet {
     /// let v = rules.decide(&Method::GET, "/a/..", None).now().unwrap();
     /// assert_eq!(v.reason(), Reason::InvalidPath(PathError::DotSegment));
     /// ```
+    #[inline]
     pub fn decide(&self, method: &Method, path: &str, principal: Option<&Principal>) -> Evaluation {
         let path = match canonicalize(path) {
             Ok(p) => p,
@@ -1451,6 +1457,7 @@ impl<'r, 'p> PathMatch<'r, 'p> {
     /// let m = rules.match_path(&Method::GET, "/").unwrap();
     /// assert!(!m.evaluate(&Method::GET, None).now().unwrap().is_allowed());
     /// ```
+    #[inline]
     pub fn evaluate(&self, method: &Method, principal: Option<&Principal>) -> Evaluation {
         // Lifetimes: matchit's params borrow both the router ('r) and the path ('p); a shorter
         // common lifetime is enough for the evaluation.
