@@ -7,25 +7,7 @@
 //! few harmless variations (percent-encoded unreserved characters, lowercase hex digits) so the
 //! guard matches exactly one string per resource.
 //!
-//! What is refused (each a [`PathError`]):
-//!
-//! * anything that is not an absolute path (`*`, `host:443`, empty);
-//! * dot segments, however spelled: `.`, `..`, `...`, `%2e`, `%2E%2e`, `.%2e`, and segments ending
-//!   in a dot or a space (`admin.`, `admin%20`), which Windows-backed servers trim;
-//! * empty segments (`//`); a single trailing slash is allowed (`/users/` is its own route);
-//! * raw or encoded `\` and `;` (`..;/`, `/admin;jsessionid=x`), encoded `/` (`%2f`);
-//! * NUL and control characters, raw or encoded (also C1 controls such as `%c2%85`);
-//! * malformed percent-encoding (`%`, `%4`, `%zz`) and any encoded `%` (`%25`), the vehicle of
-//!   double encoding;
-//! * raw bytes outside RFC 3986's path characters (spaces, quotes, `#`, `<`, `>`, non-ASCII);
-//! * percent-encoded bytes that are not valid UTF-8 (overlong `%c0%ae`, lone `%80`), and Unicode
-//!   look-alikes that NFKC folds into `.`, `/` or `\` (`%ef%bc%8e`, `%e2%80%a4`, ...).
-//!
-//! What is normalized: `%41` becomes `A` (unreserved characters are decoded, as RFC 3986 says
-//! they must be equivalent), and the hex digits of the encodings that remain are uppercased.
-//!
-//! Case is kept: `/Admin` and `/admin` are two paths, exactly as the router sees them. A rule for
-//! `/admin` does not match `/Admin`, so `/Admin` has no rule and is denied by default.
+//! The full list of what is refused and normalized is on [`canonicalize`].
 
 use std::borrow::Cow;
 use std::fmt;
@@ -110,8 +92,28 @@ pub const DEFAULT_MAX_PATH_LEN: usize = 8 * 1024;
 ///
 /// Returns the path unchanged (borrowed, no allocation) when it is already canonical, the
 /// canonical spelling when it only differed by encodings of unreserved characters or lowercase
-/// hex digits, and an error for every spelling listed in the [module docs](self).
+/// hex digits, and an error for every spelling listed below.
 /// Idempotent: canonicalizing a canonical path returns it unchanged.
+///
+/// What is refused (each a [`PathError`]):
+///
+/// * anything that is not an absolute path (`*`, `host:443`, empty);
+/// * dot segments, however spelled: `.`, `..`, `...`, `%2e`, `%2E%2e`, `.%2e`, and segments ending
+///   in a dot or a space (`admin.`, `admin%20`), which Windows-backed servers trim;
+/// * empty segments (`//`); a single trailing slash is allowed (`/users/` is its own route);
+/// * raw or encoded `\` and `;` (`..;/`, `/admin;jsessionid=x`), encoded `/` (`%2f`);
+/// * NUL and control characters, raw or encoded (also C1 controls such as `%c2%85`);
+/// * malformed percent-encoding (`%`, `%4`, `%zz`) and any encoded `%` (`%25`), the vehicle of
+///   double encoding;
+/// * raw bytes outside RFC 3986's path characters (spaces, quotes, `#`, `<`, `>`, non-ASCII);
+/// * percent-encoded bytes that are not valid UTF-8 (overlong `%c0%ae`, lone `%80`), and Unicode
+///   look-alikes that NFKC folds into `.`, `/` or `\` (`%ef%bc%8e`, `%e2%80%a4`, ...).
+///
+/// What is normalized: `%41` becomes `A` (unreserved characters are decoded, as RFC 3986 says
+/// they must be equivalent), and the hex digits of the encodings that remain are uppercased.
+///
+/// Case is kept: `/Admin` and `/admin` are two paths, exactly as the router sees them. A rule for
+/// `/admin` does not match `/Admin`, so `/Admin` has no rule and is denied by default.
 ///
 /// ```
 /// use safeguard::authz::{canonicalize, PathError};
