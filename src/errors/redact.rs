@@ -72,6 +72,32 @@ pub(crate) fn bounded_text(bytes: &[u8], limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// Whatever surrounds them, planted classified values never reach the log text, and the
+        /// log text never spans more than one line.
+        #[test]
+        fn planted_values_never_logged(
+            before in "[ -~\n]{0,60}",
+            after in "[ -~\n]{0,60}",
+            which in 0usize..5,
+        ) {
+            let planted = [
+                ("4111 1111 1111 1111", "4111 1111 1111 1111"),
+                ("jane.doe@example.com", "jane.doe@example.com"),
+                ("postgres://svc:Tr0ub4dor@db/x", "Tr0ub4dor"),
+                ("Password=Hunter22;", "Hunter22"),
+                ("Bearer abcDEF123456789xyz", "abcDEF123456789xyz"),
+            ][which];
+            let text = format!("{before} {} {after}", planted.0);
+            let out = for_log(&Policy::default(), &text);
+            prop_assert!(!out.contains(planted.1), "{out}");
+            prop_assert!(!out.contains('\n'));
+        }
+    }
 
     #[test]
     fn scrubs_credentials_and_values() {

@@ -113,8 +113,16 @@ const STACK_TRACE: &str = concat!(
     r"|#\d+ (?:/|[A-Za-z]:\\)[^\n(]+\.php\(\d+\)",
     r"|\.php(?: on line \d+|:\d+|\(\d+\))",
     r"|Uncaught [\w\\]*(?:Exception|Error)\b",
+    // Python frames as some pages print them (HTML-escaped quotes)
+    r"|, line \d+, in [\w<>]+",
     // Ruby
-    r"|\.rb:\d+:in `",
+    r"|\.rb:\d+:in `|undefined method `[^`'\n]*' for nil|for nil:NilClass",
+    // Elixir / Erlang
+    r"|\*\* \((?:[A-Z]\w*\.)*[A-Z]\w*(?:Error|Exception)\)",
+    // C and C++ runtimes
+    r"|Segmentation fault|core dumped|terminate called after throwing|std::(?:bad_alloc|runtime_error|logic_error|out_of_range|invalid_argument)\b",
+    // ASP.NET error page
+    r"|Server Error in '/[^'\n]*' Application",
     // JVM exception class names and frames without a file
     r"|\b(?:java|javax|jakarta|org|com|net|io)\.(?:[\w$]+\.)+[\w$]*(?:Exception|Error)\b",
     r"|\bat [\w$]+(?:\.[\w$]+){2,}\(",
@@ -161,6 +169,15 @@ const SQL_ERROR: &str = concat!(
     r"|pool timed out while waiting for an open connection",
     r"|\b(?:sqlx|diesel|sea_orm|tokio_postgres|rusqlite|mysql_async)::",
     r"|\b(?:Pg|MySql|Sqlite)DatabaseError\b",
+    // Go database/sql, Go MySQL driver, generic driver wording
+    r"|\bsql: (?:no rows in result set|database is closed|transaction has already been)",
+    r"|\bError \d{4}(?: \([0-9A-Z]{5}\))?: ",
+    r"|\bSQL (?:Error|error|Exception)\b",
+    r"|\bcolumn \w+\.\w+ does not exist",
+    // MongoDB, Redis, Elasticsearch
+    r"|\bE11000\b|\bMongo(?:Server|Network|Bulk|Write)?(?:Error|Exception)\b",
+    r"|WRONGTYPE Operation|NOAUTH Authentication required|\bredis\.exceptions\.",
+    r"|\b[a-z]+(?:_[a-z]+)*_exception\b",
     // Echoed SQL statements (upper-case keywords only, so prose like "select a value from the
     // list" is not taken for SQL)
     r#"|\bSELECT\s+(?:\*|DISTINCT\b|COUNT\(|["\w.]+(?:\s*,\s*["\w.]+)*)\s+FROM\s+["\w.]+"#,
@@ -177,6 +194,10 @@ const FILESYSTEM_PATH: &str = concat!(
     r"|site-packages[/\\]|WEB-INF[/\\]|\binetpub\\",
     r"|\b[A-Za-z]:(?:\\\\|\\|/)(?:Users|Windows|Program Files|ProgramData|inetpub|Projects|src|app|home|build|workspace|repos|Temp)(?:\\\\|\\|/)",
     r"|\\\\[\w.-]+\\[\w$.-]+\\",
+    r"|\b[A-Za-z]:(?:\\\\|\\)[\w .$-]+(?:\\\\|\\)[\w .$-]+",
+    r"|(?:^|[^\w/.-])/app/[\w.-]+\.(?:js|ts|py|rb|php|json|ya?ml|toml|env|rs|go|java|cs|ini|conf|cfg|log)\b",
+    r"|(?:^|[^\w/.-])/workspace/|/builds/[\w.-]+/",
+    r"|(?:^|[\s\x22'(=:])/(?:[\w.-]+/){2,}[\w.-]+\.(?:rs|go|py|pyc|rb|php|java|class|jar|kt|scala|cs|dll|so|exs?|toml|ya?ml|env|ini|conf|cfg|log|sql|sh|pem|key)\b",
 );
 
 const CONNECTION_STRING: &str = concat!(
@@ -187,6 +208,7 @@ const CONNECTION_STRING: &str = concat!(
     r"|(?i:\b(?:server|data source|host)\s*=\s*[^;\n]+;[^\n]*\b(?:user id|uid|initial catalog|database|password)\s*=)",
     r"|(?i:\b(?:AccountKey|SharedAccessKey|DefaultEndpointsProtocol)=)",
     r"|\bDATABASE_URL\b",
+    r"|\b[A-Z][A-Z0-9_]*(?:SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|ACCESS_KEY)[A-Z0-9_]*\s*=",
 );
 
 const PRIVATE_ADDRESS: &str = concat!(
@@ -199,12 +221,15 @@ const PRIVATE_ADDRESS: &str = concat!(
     r"|(?i:\bf[cd][0-9a-f]{2}:(?:[0-9a-f]{0,4}:){1,6}[0-9a-f]{0,4})",
     r"|(?i:\bfe80::[0-9a-f:]*)",
     r"|\.svc\.cluster\.local\b|\.(?:ec2|compute)\.internal\b",
+    r"|\b[\w-]+\.internal(?::\d{2,5})?\b|\b[\w-]+\.local:\d{2,5}\b",
 );
 
 const INTERNAL_ERROR: &str = concat!(
     r"\(os error \d+\)",
     r"|\bOs \{ code: \d+",
     r"|\bError \{ kind: \w+",
+    r"|\b(?:ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EADDRINUSE|EHOSTUNREACH|EPIPE|EACCES|ENOENT)\b",
+    r"|\(0x[0-9A-Fa-f]{8}\)",
 );
 
 const KINDS: [LeakKind; 6] = [

@@ -80,7 +80,7 @@ pub const LEAKS: &[(LeakKind, &str)] = &[
     ),
     (
         LeakKind::StackTrace,
-        "Error: ENOENT\n    at processTicksAndRejections (node:internal/process/task_queues:95:5)",
+        "Error: read failed\n    at processTicksAndRejections (node:internal/process/task_queues:95:5)",
     ),
     // .NET
     (
@@ -283,6 +283,71 @@ pub const LEAKS: &[(LeakKind, &str)] = &[
     (LeakKind::PrivateAddress, "dial localhost:5432 failed"),
     // Internal error dumps
     (LeakKind::InternalError, "Connection refused (os error 111)"),
+    (LeakKind::InternalError, "Error: getaddrinfo ENOTFOUND db"),
+    // More runtimes and stores
+    (
+        LeakKind::StackTrace,
+        "Error: failed to load config\n\nCaused by:\n    0: missing key",
+    ),
+    (
+        LeakKind::StackTrace,
+        "org.springframework.dao.DataIntegrityViolationException: could not execute statement",
+    ),
+    (
+        LeakKind::StackTrace,
+        "{\"timestamp\":\"2024-05-01T10:00:00Z\",\"status\":500,\"trace\":\"java.lang.NullPointerException\\n\\tat com.x.Y.z(Y.java:3)\"}",
+    ),
+    (
+        LeakKind::StackTrace,
+        "File &quot;x.py&quot;, line 3, in handler",
+    ),
+    (
+        LeakKind::StackTrace,
+        "NoMethodError (undefined method `name' for nil:NilClass)",
+    ),
+    (LeakKind::StackTrace, "** (RuntimeError) boom"),
+    (
+        LeakKind::StackTrace,
+        "terminate called after throwing an instance of 'std::out_of_range'",
+    ),
+    (LeakKind::StackTrace, "Server Error in '/' Application."),
+    (
+        LeakKind::StackTrace,
+        "Error: boom<br> &nbsp; &nbsp;at Layer.handle [as handle_request] (/srv/node_modules/express/lib/router/layer.js:95:5)",
+    ),
+    (LeakKind::SqlError, "sql: no rows in result set"),
+    (
+        LeakKind::SqlError,
+        "Error 1146 (42S02): Table 'shop.carts' doesn't exist",
+    ),
+    (
+        LeakKind::SqlError,
+        "MongoServerError: E11000 duplicate key error collection: app.users index: email_1",
+    ),
+    (
+        LeakKind::SqlError,
+        "WRONGTYPE Operation against a key holding the wrong kind of value",
+    ),
+    (LeakKind::SqlError, "index_not_found_exception"),
+    (
+        LeakKind::SqlError,
+        "ERROR: column users.emial does not exist",
+    ),
+    (
+        LeakKind::InternalError,
+        "Npgsql.PostgresException (0x80004005): 42P01: relation \"users\" does not exist",
+    ),
+    (LeakKind::FilesystemPath, "D:\\a\\build\\out.log"),
+    (LeakKind::FilesystemPath, "cannot read /app/config.yaml"),
+    (
+        LeakKind::FilesystemPath,
+        "loaded from /srv/releases/42/config/app.toml",
+    ),
+    (LeakKind::ConnectionString, "AWS_SECRET_ACCESS_KEY=abc123"),
+    (
+        LeakKind::PrivateAddress,
+        "could not reach payments.internal:8443",
+    ),
     (
         LeakKind::InternalError,
         "Os { code: 2, kind: NotFound, message: \"No such file or directory\" }",
@@ -322,4 +387,18 @@ pub const CLEAN: &[&str] = &[
     "Error: invalid coupon code",
     "the field 'items[3].sku' is invalid",
     "relation must be one of parent, child",
+    "Cannot GET /static/js/app.js",
+    "Only .jpg and .png files are allowed",
+    "Use the format HH:MM",
+    "expected 'YYYY-MM-DD', got '2024/01/01'",
+    "Invalid JSON at line 1 column 5",
+    "Unknown field `nickname`",
+    "Duplicate email address",
+    "This table is already reserved",
+    "Service temporarily unavailable, please retry",
+    "limit must be <= 100",
+    "must match ^[a-z0-9_]+$",
+    "The local time 10:30 is outside opening hours",
+    "Invalid IP address 300.1.2.3",
+    "coupon SUMMER-2024 has expired",
 ];
