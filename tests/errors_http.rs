@@ -161,6 +161,24 @@ impl http_body::Body for Frames {
     }
 }
 
+/// One frame, then pending forever without ever waking the task: a stalled upstream.
+struct Stalled(Option<Bytes>);
+
+impl http_body::Body for Stalled {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.0.take() {
+            Some(b) => Poll::Ready(Some(Ok(Frame::data(b)))),
+            None => Poll::Pending,
+        }
+    }
+}
+
 // ---- the app -----------------------------------------------------------------------------
 
 const PANIC_MSG: &str =
@@ -282,6 +300,14 @@ fn routes() -> Router {
                     StatusCode::INTERNAL_SERVER_ERROR,
                     Body::new(Frames::new("half an error", 2, true)),
                 )
+            }),
+        )
+        .route(
+            "/stalled",
+            get(|| async {
+                let first =
+                    Bytes::from_static(b"upstream said: relation \"carts\" does not exist; then");
+                (StatusCode::BAD_GATEWAY, Body::new(Stalled(Some(first))))
             }),
         )
         .route("/json", post(|Json(_): Json<Signup>| async { "created" }))
@@ -668,4 +694,25 @@ async fn threshold_is_configurable() {
     assert_eq!(reply.status, 400);
     incident_of(&reply);
     assert!(!reply.text().contains(CLEAN[0]));
+}
+
+#[tokio::test]
+async fn stalled_error_body_does_not_hold_the_response() {
+    LazyLock::force(&LOG);
+    let layer = SanitizeErrorsLayer::new().read_timeout(std::time::Duration::from_millis(200));
+    let addr = serve(routes().layer(layer)).await;
+    let started = std::time::Instant::now();
+    let reply = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        http_get(addr, "/stalled", &[]),
+    )
+    .await
+    .expect("answered despite the stalled body");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    assert_eq!(reply.status, 502);
+    let id = incident_of(&reply);
+    assert!(!reply.text().contains("carts"));
+    let log = log_for(&id);
+    assert!(log.contains("relation \"carts\" does not exist"), "{log}");
+    assert!(log.contains("truncated=true"), "{log}");
 }
