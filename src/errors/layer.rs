@@ -723,21 +723,24 @@ where
             let next = match this.state.as_mut().project() {
                 StateProj::Inner { fut } => match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
                     Ok(Poll::Pending) => return Poll::Pending,
-                    Ok(Poll::Ready(Ok(res))) => {
-                        let Some(ctx) = this.ctx.take() else {
+                    Ok(Poll::Ready(Ok(mut res))) => {
+                        let Some(ctx) = this.ctx.as_ref() else {
                             return Poll::Pending;
                         };
-                        match classify(res, ctx) {
-                            Decision::Ready(res) => {
+                        strip_headers(&ctx.config, res.headers_mut());
+                        match mode_for(&res, &ctx.config) {
+                            None => {
+                                let Some(ctx) = this.ctx.take() else {
+                                    return Poll::Pending;
+                                };
                                 this.state.set(State::Done);
-                                return Poll::Ready(Ok(res));
+                                return Poll::Ready(Ok(
+                                    res.map(|body| SanitizeBody::passthrough(body, ctx))
+                                ));
                             }
-                            Decision::Read(reading, ctx) => {
-                                *this.ctx = Some(ctx);
-                                State::Reading {
-                                    reading: Some(reading),
-                                }
-                            }
+                            Some(mode) => State::Reading {
+                                reading: Some(start_reading(res, mode, &ctx.config)),
+                            },
                         }
                     }
                     Ok(Poll::Ready(Err(e))) => State::Failed {
@@ -780,14 +783,6 @@ where
     }
 }
 
-// Short-lived, returned once per response; boxing the ready response would cost an allocation on
-// the fast path.
-#[allow(clippy::large_enum_variant)]
-enum Decision<B> {
-    Ready(Response<SanitizeBody<B>>),
-    Read(Box<Reading<B>>, Ctx),
-}
-
 fn strip_headers(config: &Config, headers: &mut HeaderMap) {
     // One pass over the (usually few) response headers; removal only when something matches.
     if headers.keys().any(|k| config.is_stripped(k)) {
@@ -797,35 +792,28 @@ fn strip_headers(config: &Config, headers: &mut HeaderMap) {
     }
 }
 
-fn classify<B: Body>(mut res: Response<B>, ctx: Ctx) -> Decision<B> {
-    let config = &ctx.config;
-    strip_headers(config, res.headers_mut());
+/// What to do with a response: `None` passes it through untouched.
+fn mode_for<B>(res: &Response<B>, config: &Config) -> Option<Mode> {
     let status = res.status().as_u16();
     // Fast path first: below 400 nothing is inspected (no extension lookup, no buffering).
-    let mode = if status < 400 {
-        None
-    } else {
-        let safe_to_show = res.extensions().get::<SafeToShow>().is_some();
-        if status >= config.threshold {
-            Some(if safe_to_show {
-                Mode::Scan { safe_to_show }
-            } else {
-                Mode::Withhold
-            })
-        } else if status < 500 && !safe_to_show && (config.scan_client_errors || config.rejections)
-        {
-            Some(Mode::Scan { safe_to_show })
+    if status < 400 {
+        return None;
+    }
+    let safe_to_show = res.extensions().get::<SafeToShow>().is_some();
+    if status >= config.threshold {
+        Some(if safe_to_show {
+            Mode::Scan { safe_to_show }
         } else {
-            None
-        }
-    };
-    let Some(mode) = mode else {
-        let (head, body) = res.into_parts();
-        return Decision::Ready(Response::from_parts(
-            head,
-            SanitizeBody::passthrough(body, ctx),
-        ));
-    };
+            Mode::Withhold
+        })
+    } else if status < 500 && !safe_to_show && (config.scan_client_errors || config.rejections) {
+        Some(Mode::Scan { safe_to_show })
+    } else {
+        None
+    }
+}
+
+fn start_reading<B>(res: Response<B>, mode: Mode, config: &Config) -> Box<Reading<B>> {
     let (head, body) = res.into_parts();
     let limit = match mode {
         Mode::Withhold => config.log_limit,
@@ -835,7 +823,7 @@ fn classify<B: Body>(mut res: Response<B>, ctx: Ctx) -> Decision<B> {
         .headers
         .get(header::CONTENT_ENCODING)
         .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
-    let reading = Reading {
+    Box::new(Reading {
         head,
         body: Box::pin(body),
         mode,
@@ -850,8 +838,7 @@ fn classify<B: Body>(mut res: Response<B>, ctx: Ctx) -> Decision<B> {
                 "body is content-encoded".to_owned(),
             )
         }),
-    };
-    Decision::Read(Box::new(reading), ctx)
+    })
 }
 
 /// Reads the body into the buffer until it ends, the limit is reached, the deadline passes, or it
