@@ -57,7 +57,7 @@ impl LeakKind {
     }
 }
 
-/// A finding: the kind of leak and the byte span of the first match of that kind.
+/// A finding: the kind of the leftmost leak and its byte span.
 ///
 /// ```
 /// use safeguard::errors::scan::{scan, LeakKind};
