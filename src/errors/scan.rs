@@ -79,7 +79,8 @@ pub struct Leak {
 // as "email must be a valid address" or "Invalid date 2024-13-01" must not match.
 const STACK_TRACE: &str = concat!(
     // Rust
-    r"panicked at|stack backtrace:|RUST_BACKTRACE=|called `(?:Option|Result)::(?:unwrap|expect)",
+    r"panicked at|[Ss]tack backtrace:|RUST_BACKTRACE=|called `(?:Option|Result)::(?:unwrap|expect)",
+    r"|has overflowed its stack",
     r"|(?:\\[tn] *|\b)at [\w./\\-]+\.rs:\d+:\d+",
     r"|\b\d+: (?:std|core|alloc|tokio|hyper|axum|tower)::[\w:<>]+",
     // Java / JVM
@@ -96,7 +97,7 @@ const STACK_TRACE: &str = concat!(
     r"|(?:\\[tn] *|\b)at (?:async )?(?:new )?[\w$.<>\[\] ]*\((?:/|[A-Za-z]:\\|file://|node:)[^()\n]*:\d+:\d+\)",
     r"|(?:\\[tn] *|\b)at (?:async )?(?:/|file://|node:)[^\s()]+:\d+:\d+",
     r"|\b(?:TypeError|ReferenceError|SyntaxError|RangeError): [^\n]*?(?:\n|\\n)\s*at ",
-    r"|node_modules[/\\]",
+    r"|node_modules[/\\]|Require stack:|UnhandledPromiseRejection",
     // .NET
     r"|(?:\\[tn] *|\b)at [\w.`<>+\[\]]+\([^)\n]*\) in [^\n]+:line \d+",
     r"|--- End of (?:inner exception )?stack trace",
@@ -104,6 +105,8 @@ const STACK_TRACE: &str = concat!(
     // Go
     r"|goroutine \d+ \[[\w ,]+\]:",
     r"|(?:(?m:^)|\\n)panic: ",
+    r"|fatal error: (?:all goroutines are asleep|concurrent map)",
+    r"|\.\(\*\w+\)\.\w+",
     r"|runtime error: ",
     r"|\.go:\d+ \+0x[0-9a-f]+",
     // PHP
@@ -116,7 +119,7 @@ const STACK_TRACE: &str = concat!(
     // Python frames as some pages print them (HTML-escaped quotes)
     r"|, line \d+, in [\w<>]+",
     // Ruby
-    r"|\.rb:\d+:in `|undefined method `[^`'\n]*' for nil|for nil:NilClass",
+    r"|\.rb:\d+:in `|undefined method `[^`'\n]*' for nil|for nil:NilClass|\bActiveRecord::\w+",
     // Elixir / Erlang
     r"|\*\* \((?:[A-Z]\w*\.)*[A-Z]\w*(?:Error|Exception)\)",
     // C and C++ runtimes
@@ -127,7 +130,9 @@ const STACK_TRACE: &str = concat!(
     r"|\b(?:java|javax|jakarta|org|com|net|io)\.(?:[\w$]+\.)+[\w$]*(?:Exception|Error)\b",
     r"|\bat [\w$]+(?:\.[\w$]+){2,}\(",
     // Generic
-    r"|(?i:stack ?trace)[: ]|\bbacktrace:",
+    r"|(?i:stack[ _-]?trace)|\bbacktrace\b",
+    // Python OS errors
+    r"|\[Errno -?\d+\]",
 );
 
 const SQL_ERROR: &str = concat!(
@@ -172,7 +177,10 @@ const SQL_ERROR: &str = concat!(
     // Go database/sql, Go MySQL driver, generic driver wording
     r"|\bsql: (?:no rows in result set|database is closed|transaction has already been)",
     r"|\bError \d{4}(?: \([0-9A-Z]{5}\))?: ",
-    r"|\bSQL (?:Error|error|Exception)\b",
+    r"|\bSQL (?:Error|error|Exception)\b|\bSQLCODE\b",
+    r"|FATAL:\s+(?:password authentication failed|role \\?\x22|database \\?\x22|no pg_hba\.conf entry|the database system)",
+    r"|Is the server running on host|Can't connect to (?:MySQL|local MySQL) server",
+    r"|Login failed for user '|statement conflicted with the|\bdbo\.\w+",
     r"|\bcolumn \w+\.\w+ does not exist",
     // MongoDB, Redis, Elasticsearch
     r"|\bE11000\b|\bMongo(?:Server|Network|Bulk|Write)?(?:Error|Exception)\b",
@@ -208,6 +216,7 @@ const CONNECTION_STRING: &str = concat!(
     r"|(?i:\b(?:server|data source|host)\s*=\s*[^;\n]+;[^\n]*\b(?:user id|uid|initial catalog|database|password)\s*=)",
     r"|(?i:\b(?:AccountKey|SharedAccessKey|DefaultEndpointsProtocol)=)",
     r"|\bDATABASE_URL\b",
+    r"|\.(?:rds|cache|redshift)\.amazonaws\.com\b|\.database\.windows\.net\b|\.documents\.azure\.com\b",
     r"|\b[A-Z][A-Z0-9_]*(?:SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|ACCESS_KEY)[A-Z0-9_]*\s*=",
 );
 
@@ -227,7 +236,8 @@ const PRIVATE_ADDRESS: &str = concat!(
 const INTERNAL_ERROR: &str = concat!(
     r"\(os error \d+\)",
     r"|\bOs \{ code: \d+",
-    r"|\bError \{ kind: \w+",
+    r"|\b(?:Error|Custom) \{ kind: \w+",
+    r"|\barn:aws:[\w-]+:[\w-]*:\d{12}:",
     r"|\b(?:ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EADDRINUSE|EHOSTUNREACH|EPIPE|EACCES|ENOENT)\b",
     r"|\(0x[0-9A-Fa-f]{8}\)",
 );

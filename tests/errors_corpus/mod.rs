@@ -349,6 +349,66 @@ pub const LEAKS: &[(LeakKind, &str)] = &[
         "could not reach payments.internal:8443",
     ),
     (
+        LeakKind::StackTrace,
+        "thread 'main' has overflowed its stack",
+    ),
+    (
+        LeakKind::StackTrace,
+        "fatal error: all goroutines are asleep - deadlock!",
+    ),
+    (LeakKind::StackTrace, "created by net/http.(*Server).Serve"),
+    (
+        LeakKind::StackTrace,
+        "Error: Cannot find module 'express'\nRequire stack:\n- index",
+    ),
+    (LeakKind::StackTrace, "ActiveRecord::RecordNotUnique"),
+    (
+        LeakKind::StackTrace,
+        "{\"errors\":[{\"extensions\":{\"exception\":{\"stacktrace\":[\"x\"]}}}]}",
+    ),
+    (
+        LeakKind::StackTrace,
+        "Error: boom\n\nStack backtrace:\n   0: anyhow::error",
+    ),
+    (
+        LeakKind::StackTrace,
+        "ConnectionRefusedError: [Errno 111] Connection refused",
+    ),
+    (
+        LeakKind::SqlError,
+        "FATAL:  password authentication failed for user \"postgres\"",
+    ),
+    (
+        LeakKind::SqlError,
+        "could not connect to server: Connection refused. Is the server running on host \"db\"",
+    ),
+    (
+        LeakKind::SqlError,
+        "Can't connect to MySQL server on 'db' (111)",
+    ),
+    (LeakKind::SqlError, "Login failed for user 'sa'."),
+    (
+        LeakKind::SqlError,
+        "Cannot insert duplicate key row in object 'dbo.Users'",
+    ),
+    (
+        LeakKind::SqlError,
+        "The INSERT statement conflicted with the FOREIGN KEY constraint",
+    ),
+    (LeakKind::SqlError, "DB2 SQL Error: SQLCODE=-204"),
+    (
+        LeakKind::ConnectionString,
+        "timeout talking to prod.cluster-abc.us-east-1.rds.amazonaws.com",
+    ),
+    (
+        LeakKind::InternalError,
+        "Custom { kind: Other, error: \"boom\" }",
+    ),
+    (
+        LeakKind::InternalError,
+        "not authorized: arn:aws:iam::123456789012:role/app",
+    ),
+    (
         LeakKind::InternalError,
         "Os { code: 2, kind: NotFound, message: \"No such file or directory\" }",
     ),
@@ -401,4 +461,8 @@ pub const CLEAN: &[&str] = &[
     "The local time 10:30 is outside opening hours",
     "Invalid IP address 300.1.2.3",
     "coupon SUMMER-2024 has expired",
+    "created by admin on 2024-01-01",
+    "Login failed: wrong password",
+    "This module is not part of your plan",
+    "Item is out of stock",
 ];
