@@ -904,7 +904,9 @@ where
             KindProj::Passthrough { body } => body.poll_frame(cx).map(|frame| {
                 frame.map(|frame| {
                     frame
-                        .map(|frame| frame.map_data(|mut data| data.copy_to_bytes(data.remaining())))
+                        .map(|frame| {
+                            frame.map_data(|mut data| data.copy_to_bytes(data.remaining()))
+                        })
                         .map_err(Into::into)
                 })
             }),
@@ -987,7 +989,9 @@ where
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             Kind::Passthrough { body } => body.size_hint(),
-            Kind::Full { data } => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
+            Kind::Full { data } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
             Kind::Redact { .. } => SizeHint::default(),
         }
     }
