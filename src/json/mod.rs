@@ -409,21 +409,24 @@ struct Frame {
     path_end: usize,
 }
 
-/// A direct-mapped cache of name classifications by raw key bytes: records repeat their keys, and
+/// A cache of name classifications by raw key bytes: records repeat their keys, and
 /// canonicalizing plus looking up every key is the engine's biggest per-key cost.
-const CACHE_SLOTS: usize = 64;
-const CACHE_KEY: usize = 24;
+const CACHE_SLOTS: usize = 128;
+/// Keys up to this length are cached (see `name_class`).
+const CACHE_KEY: usize = 16;
 
 #[derive(Clone, Copy)]
 struct CacheEntry {
     len: u8,
-    key: [u8; CACHE_KEY],
+    head: u64,
+    tail: u64,
     class: Option<ClassId>,
 }
 
 const EMPTY_ENTRY: CacheEntry = CacheEntry {
     len: u8::MAX,
-    key: [0; CACHE_KEY],
+    head: 0,
+    tail: 0,
     class: None,
 };
 
@@ -885,6 +888,20 @@ impl Redactor {
                 }
                 Expect::KeyOrClose | Expect::Key => {
                     if b == b'"' {
+                        // Fast path: a plain key that ends in this chunk is classified straight
+                        // from the input, without going through the key buffer.
+                        let end = scan_plain(s, i + 1);
+                        if end < len && s[end] == b'"' {
+                            if end - (i + 1) > self.config.max_key_len() {
+                                return self.fail(ErrorKind::KeyTooLong, end);
+                            }
+                            if !self.skipping() {
+                                self.key_done(&s[i + 1..end], out);
+                            }
+                            self.expect = Expect::Colon;
+                            i = end + 1;
+                            continue;
+                        }
                         self.tok = Tok::Str;
                         self.in_key = true;
                         self.sink = if self.skipping() {
@@ -983,14 +1000,22 @@ impl Redactor {
             Pending::Plain => match b {
                 b'{' | b'[' => self.open(b == b'{', child_paths, i, out)?,
                 b'"' => {
-                    self.tok = Tok::Str;
                     self.in_key = false;
                     if self.detect {
+                        self.tok = Tok::Str;
                         self.sink = Sink::Val;
                         self.buf_class = None;
                         self.val.clear();
                         self.buf_over = false;
                     } else {
+                        // Fast path: a plain string that ends in this chunk is copied whole.
+                        let end = scan_plain(s, i + 1);
+                        if end < s.len() && s[end] == b'"' {
+                            out.extend_from_slice(&s[i..=end]);
+                            self.after_value(out);
+                            return Ok(end + 1);
+                        }
+                        self.tok = Tok::Str;
                         self.sink = Sink::Out;
                         out.push(b'"');
                     }
@@ -1055,6 +1080,11 @@ impl Redactor {
                 Ok(i + 1)
             }
             b'"' => {
+                let end = scan_plain(s, i + 1);
+                if end < s.len() && s[end] == b'"' {
+                    self.after_value(out);
+                    return Ok(end + 1);
+                }
                 self.tok = Tok::Str;
                 self.in_key = false;
                 Ok(i + 1)
@@ -1197,7 +1227,7 @@ impl Redactor {
                 b'"' => {
                     self.flush(&s[start..i], out, i)?;
                     self.tok = Tok::None;
-                    self.end_string(out, i)?;
+                    self.end_string(out);
                     return Ok(i + 1);
                 }
                 b'\\' => {
@@ -1254,14 +1284,14 @@ impl Redactor {
         Ok(())
     }
 
-    fn end_string(&mut self, out: &mut Vec<u8>, at: usize) -> Result<(), Error> {
+    fn end_string(&mut self, out: &mut Vec<u8>) {
         if self.in_key {
             self.in_key = false;
             self.expect = Expect::Colon;
             if self.sink == Sink::Key {
-                self.end_key(out, at)?;
+                self.end_key(out);
             }
-            return Ok(());
+            return;
         }
         match self.sink {
             Sink::Out => out.push(b'"'),
@@ -1270,10 +1300,18 @@ impl Redactor {
             Sink::Val => self.end_buffered_string(out),
         }
         self.after_value(out);
-        Ok(())
     }
 
-    fn end_key(&mut self, out: &mut Vec<u8>, _at: usize) -> Result<(), Error> {
+    fn end_key(&mut self, out: &mut Vec<u8>) {
+        // The key buffer is lent out so the key can be read while `self` is updated.
+        let key = std::mem::take(&mut self.key);
+        self.key_done(&key, out);
+        self.key = key;
+    }
+
+    /// Classifies a complete key (raw bytes between the quotes), decides what its value gets,
+    /// and writes `,"key":` unless the member is removed.
+    fn key_done(&mut self, key: &[u8], out: &mut Vec<u8>) {
         let (path_start, path_end) = self
             .stack
             .last()
@@ -1281,75 +1319,77 @@ impl Redactor {
         let needs_paths = self.has_paths && path_start < path_end;
         let mut path_class = None;
         if needs_paths {
-            self.canonical_key();
+            self.canonicalize(key);
             self.states.truncate(path_end);
-            path_class = self.view.policy().paths().step(
-                &mut self.states,
-                path_start,
-                Step::Key(&self.canon),
-            );
+            path_class =
+                self.view
+                    .policy()
+                    .paths()
+                    .step(&mut self.states, path_start, Step::Key(&self.canon));
         } else if self.has_paths {
             self.states.truncate(path_end);
         }
         let class = match path_class {
             Some(class) => Some(class),
-            None => self.name_class(needs_paths),
+            None => self.name_class(key, needs_paths),
         };
         let pending = self.decide(class);
         if let Pending::Redact(_, Action::Pseudonymize { per_field: true }) = pending {
             if !needs_paths {
-                self.canonical_key();
+                self.canonicalize(key);
             }
         }
         self.pending = pending;
         if pending != Pending::Drop {
             self.separator(out);
             out.push(b'"');
-            out.extend_from_slice(&self.key);
+            out.extend_from_slice(key);
             out.extend_from_slice(b"\":");
         }
-        Ok(())
     }
 
-    /// Fills `canon` with the canonical form of the key just read.
-    fn canonical_key(&mut self) {
+    /// Fills `canon` with the canonical form of a raw key (escapes decoded first).
+    fn canonicalize(&mut self, key: &[u8]) {
         self.canon.clear();
-        if self.key.contains(&b'\\') {
-            decode_into(&self.key, &mut self.decoded);
+        if key.contains(&b'\\') {
+            decode_into(key, &mut self.decoded);
             canonicalize_into(&self.decoded, &mut self.canon);
         } else {
-            canonicalize_into(&self.key, &mut self.canon);
+            canonicalize_into(key, &mut self.canon);
         }
     }
 
-    /// The name-rule class of the key just read, through the cache.
-    fn name_class(&mut self, canon_ready: bool) -> Option<ClassId> {
-        let slot = if self.key.len() <= CACHE_KEY {
+    /// The name-rule class of a raw key, through the cache.
+    fn name_class(&mut self, key: &[u8], canon_ready: bool) -> Option<ClassId> {
+        let slot = if key.len() <= CACHE_KEY {
             if self.cache.is_empty() {
                 self.cache = vec![EMPTY_ENTRY; CACHE_SLOTS];
             }
-            let key = &self.key[..];
-            let slot = cache_slot(key);
-            let entry = &self.cache[slot];
-            if entry.len as usize == key.len() && entry.key[..key.len()] == *key {
-                return entry.class;
+            let (head, tail) = fingerprint(key);
+            let len = key.len() as u8;
+            let set = cache_set(head, tail, len);
+            // Two-way set associative: records cycle through a few dozen keys, and a
+            // direct-mapped table thrashes on the first collision. Keys of up to 16 bytes are
+            // fully determined by (length, first 8 bytes, last 8 bytes): no byte compare.
+            for way in [set, set + 1] {
+                let entry = &self.cache[way];
+                if entry.len == len && entry.head == head && entry.tail == tail {
+                    return entry.class;
+                }
             }
-            Some(slot)
+            // Fill an empty way, else evict the second one (the first keeps long-lived keys).
+            let way = if self.cache[set].len == u8::MAX { set } else { set + 1 };
+            Some((way, CacheEntry { len, head, tail, class: None }))
         } else {
             None
         };
         if !canon_ready {
-            self.canonical_key();
+            self.canonicalize(key);
         }
         let class = self.view.policy().classify_canonical(&self.canon);
-        if let Some(slot) = slot {
-            let mut entry = CacheEntry {
-                len: self.key.len() as u8,
-                key: [0; CACHE_KEY],
-                class,
-            };
-            entry.key[..self.key.len()].copy_from_slice(&self.key);
-            self.cache[slot] = entry;
+        if let Some((way, mut entry)) = slot {
+            entry.class = class;
+            self.cache[way] = entry;
         }
         class
     }
@@ -1589,16 +1629,30 @@ fn scan_plain(s: &[u8], mut i: usize) -> usize {
     i
 }
 
-fn cache_slot(key: &[u8]) -> usize {
-    let mut head = [0u8; 8];
-    let mut tail = [0u8; 8];
-    let n = key.len().min(8);
-    head[..n].copy_from_slice(&key[..n]);
-    tail[..n].copy_from_slice(&key[key.len() - n..]);
-    let h =
-        (u64::from_le_bytes(head) ^ u64::from_le_bytes(tail).rotate_left(29) ^ key.len() as u64)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (h >> 58) as usize % CACHE_SLOTS
+/// The first and last 8 bytes of a key of at most 16 bytes, as integers (zero-padded when
+/// shorter than 8).
+#[inline]
+fn fingerprint(key: &[u8]) -> (u64, u64) {
+    if key.len() >= 8 {
+        let mut head = [0u8; 8];
+        let mut tail = [0u8; 8];
+        head.copy_from_slice(&key[..8]);
+        tail.copy_from_slice(&key[key.len() - 8..]);
+        (u64::from_le_bytes(head), u64::from_le_bytes(tail))
+    } else {
+        let word = key
+            .iter()
+            .rev()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+        (word, word)
+    }
+}
+
+/// The first slot of the key's two-way set.
+#[inline]
+fn cache_set(head: u64, tail: u64, len: u8) -> usize {
+    let h = (head ^ tail.rotate_left(29) ^ u64::from(len)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    ((h >> 32) as usize % (CACHE_SLOTS / 2)) * 2
 }
 
 /// Decodes the escapes of validated raw string content into UTF-8. Lone surrogates become
