@@ -156,7 +156,9 @@ fn bench_bodies(c: &mut Criterion) {
             b.iter(|| serde_way(&policy, &view, black_box(&input)))
         });
         group.bench_function("serde_json_ignored_any", |b| {
-            b.iter(|| serde_json::from_slice::<serde::de::IgnoredAny>(black_box(&input)).expect("valid"))
+            b.iter(|| {
+                serde_json::from_slice::<serde::de::IgnoredAny>(black_box(&input)).expect("valid")
+            })
         });
         group.bench_function("copy_through", |b| {
             let mut out = Vec::with_capacity(input.len());
@@ -197,7 +199,11 @@ fn bench_layer(c: &mut Criterion) {
     group.bench_function("bare_service", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let res = bare.clone().oneshot(http::Request::new(())).await.expect("ok");
+                let res = bare
+                    .clone()
+                    .oneshot(http::Request::new(()))
+                    .await
+                    .expect("ok");
                 res.into_body().collect().await.expect("body").to_bytes()
             })
         })
@@ -206,7 +212,11 @@ fn bench_layer(c: &mut Criterion) {
     group.bench_function("with_redact_response", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let res = layered.clone().oneshot(http::Request::new(())).await.expect("ok");
+                let res = layered
+                    .clone()
+                    .oneshot(http::Request::new(()))
+                    .await
+                    .expect("ok");
                 res.into_body().collect().await.expect("body").to_bytes()
             })
         })
@@ -227,7 +237,11 @@ fn bench_layer(c: &mut Criterion) {
     group.bench_function("with_redact_response_text_plain", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let res = text.clone().oneshot(http::Request::new(())).await.expect("ok");
+                let res = text
+                    .clone()
+                    .oneshot(http::Request::new(()))
+                    .await
+                    .expect("ok");
                 res.into_body().collect().await.expect("body").to_bytes()
             })
         })

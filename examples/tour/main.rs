@@ -5,11 +5,13 @@
 
 mod http;
 mod policy;
+mod redact;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), http::Error> {
     println!("safeguard tour: one policy, several layers, real HTTP on 127.0.0.1");
     policy::run().await?;
+    redact::run().await?;
     println!("\nTour finished.");
     Ok(())
 }

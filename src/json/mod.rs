@@ -159,7 +159,7 @@ impl Config {
 
     /// Runs the policy's detectors on every string value written out (default off). Strings longer
     /// than [`Config::max_value_len`] cannot be scanned whole and are replaced by
-    /// [`ERASED`](crate::policy::ERASED).
+    /// [`ERASED`].
     ///
     /// ```
     /// assert!(safeguard::json::Config::default().detect_values(true).detects_values());
@@ -1321,11 +1321,11 @@ impl Redactor {
         if needs_paths {
             self.canonicalize(key);
             self.states.truncate(path_end);
-            path_class =
-                self.view
-                    .policy()
-                    .paths()
-                    .step(&mut self.states, path_start, Step::Key(&self.canon));
+            path_class = self.view.policy().paths().step(
+                &mut self.states,
+                path_start,
+                Step::Key(&self.canon),
+            );
         } else if self.has_paths {
             self.states.truncate(path_end);
         }
@@ -1378,8 +1378,20 @@ impl Redactor {
                 }
             }
             // Fill an empty way, else evict the second one (the first keeps long-lived keys).
-            let way = if self.cache[set].len == u8::MAX { set } else { set + 1 };
-            Some((way, CacheEntry { len, head, tail, class: None }))
+            let way = if self.cache[set].len == u8::MAX {
+                set
+            } else {
+                set + 1
+            };
+            Some((
+                way,
+                CacheEntry {
+                    len,
+                    head,
+                    tail,
+                    class: None,
+                },
+            ))
         } else {
             None
         };

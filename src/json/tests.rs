@@ -279,4 +279,3 @@ fn decode_handles_surrogates() {
     decode_into(br"a\ud83d\ude00b\ud800c\u0041\/", &mut out);
     assert_eq!(String::from_utf8(out).unwrap(), "a😀b\u{fffd}cA/");
 }
-
