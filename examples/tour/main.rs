@@ -3,6 +3,8 @@
 //! Run it with `cargo run --example tour`. It starts its servers on ephemeral ports, sends real
 //! requests, prints what the client sees (and what the logs hold), and exits by itself.
 
+mod authz;
+mod csv;
 mod http;
 mod policy;
 mod redact;
@@ -11,7 +13,9 @@ mod redact;
 async fn main() -> Result<(), http::Error> {
     println!("safeguard tour: one policy, several layers, real HTTP on 127.0.0.1");
     policy::run().await?;
+    authz::run().await?;
     redact::run().await?;
+    csv::run().await?;
     println!("\nTour finished.");
     Ok(())
 }
