@@ -187,3 +187,24 @@ fn hundred_megabytes_stream_in_bounded_memory() {
     // email, password and address per record.
     assert_eq!(r.tally().redacted(), records * 3);
 }
+
+#[test]
+fn detectors_redact_free_text_values_when_enabled() {
+    let policy = Policy::default();
+    let doc = br#"{"note":"card 4111 1111 1111 1111, mail ann@example.com","list":["ssn 123-45-6789"],"n":1}"#;
+    let config = Config::default().detect_values(true);
+    // Split everywhere: the detectors see whole values.
+    let mut r = Redactor::with_config(policy.view(None), config.clone());
+    let out = feed_all(&mut r, doc.iter().map(|b| vec![*b])).unwrap();
+    let text = String::from_utf8(out.clone()).unwrap();
+    assert!(!text.contains("4111 1111 1111 1111"), "{text}");
+    assert!(!text.contains("ann@example.com"), "{text}");
+    assert!(!text.contains("123-45-6789"), "{text}");
+    assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok());
+    assert!(r.tally().redacted() >= 3, "{:?}", r.tally());
+    let (whole, _) = Redactor::redact_slice(policy.view(None), config, doc).unwrap();
+    assert_eq!(whole, out);
+    // Off by default: free text is left alone.
+    let (plain, _) = Redactor::redact_slice(policy.view(None), Config::default(), doc).unwrap();
+    assert_eq!(plain, doc);
+}
