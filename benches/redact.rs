@@ -152,6 +152,19 @@ fn bench_bodies(c: &mut Criterion) {
             let mut out = Vec::with_capacity(input.len());
             b.iter(|| engine(&view, black_box(&input), &mut out))
         });
+        group.bench_function("safeguard_pooled", |b| {
+            // As the layer runs it: a rewriter from its pool, reset per body (warm key cache).
+            let mut out = Vec::with_capacity(input.len());
+            let mut r = Redactor::new(view.clone());
+            b.iter(|| {
+                out.clear();
+                r.reset(view.clone(), Config::default());
+                for chunk in black_box(&input).chunks(16 * 1024) {
+                    r.feed(chunk, &mut out).expect("valid");
+                }
+                r.finish(&mut out).expect("complete");
+            })
+        });
         group.bench_function("serde_json_value_walk", |b| {
             b.iter(|| serde_way(&policy, &view, black_box(&input)))
         });

@@ -23,6 +23,10 @@
 //!   **outside** it), unless [`RedactResponseLayer::allow_encoded`] opts into passing it through.
 //!   The JSON body is always parsed, even when the caller is cleared for every class, so a
 //!   malformed body never goes out under a JSON content type.
+//! - **Memory.** Each response in flight holds one rewriter (at most
+//!   [`RedactResponseLayer::max_buffer`], default 64 KiB, beyond the current chunk) and up to
+//!   `commit_after` bytes of held-back output. Up to 16 idle rewriters are pooled per layer, so
+//!   their key caches stay warm across responses.
 //! - **Counts, not values.** When the body ends, a [`Report`] (values redacted and revealed per
 //!   class, outcome, byte counts) goes to the [`OnComplete`] hook and into the [`ReportHandle`]
 //!   that the layer puts in the response extensions, for an audit layer outside this one.
@@ -44,7 +48,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes};
@@ -264,7 +268,13 @@ struct Shared {
     config: Config,
     allow_encoded: bool,
     commit_after: usize,
+    /// Idle rewriters, kept warm (buffers and key cache) for the next response; at most
+    /// `POOL_SIZE`, each holding at most its memory bound.
+    pool: Mutex<Vec<Redactor>>,
 }
+
+/// How many idle rewriters a layer keeps.
+const POOL_SIZE: usize = 16;
 
 /// Applies [`RedactResponse`] to a service. See the [module docs](self).
 ///
@@ -311,6 +321,7 @@ impl RedactResponseLayer {
                 config: Config::default(),
                 allow_encoded: false,
                 commit_after: DEFAULT_COMMIT_AFTER,
+                pool: Mutex::new(Vec::new()),
             }),
             on_complete: DefaultOnComplete,
         }
@@ -326,6 +337,7 @@ impl<C> RedactResponseLayer<C> {
                 config: self.shared.config.clone(),
                 allow_encoded: self.shared.allow_encoded,
                 commit_after: self.shared.commit_after,
+                pool: Mutex::new(Vec::new()),
             });
         }
         Arc::get_mut(&mut self.shared).unwrap_or_else(|| unreachable!("just made unique"))
@@ -529,6 +541,7 @@ struct Ctx<C> {
 /// The redaction of one body in progress, with its report hook.
 struct Job<C> {
     redactor: Redactor,
+    shared: Arc<Shared>,
     on_complete: Option<C>,
     fire: fn(C, &Report),
     handle: ReportHandle,
@@ -569,6 +582,13 @@ impl<C> Job<C> {
 impl<C> Drop for Job<C> {
     fn drop(&mut self) {
         self.complete(Outcome::Incomplete);
+        // Hand the warm rewriter back to the pool; a cheap empty one takes its place here.
+        if let Ok(mut pool) = self.shared.pool.lock() {
+            if pool.len() < POOL_SIZE {
+                let spare = Redactor::new(self.redactor.view().clone());
+                pool.push(std::mem::replace(&mut self.redactor, spare));
+            }
+        }
     }
 }
 
@@ -679,8 +699,17 @@ fn start<B, C: OnComplete>(res: Response<B>, ctx: Ctx<C>) -> Start<B, C> {
     let handle = ReportHandle::default();
     let config = ctx.shared.config.clone().with_format(format);
     let view = ctx.shared.policy.view(ctx.principal.as_ref());
+    let pooled = ctx.shared.pool.lock().ok().and_then(|mut pool| pool.pop());
+    let redactor = match pooled {
+        Some(mut redactor) => {
+            redactor.reset(view, config);
+            redactor
+        }
+        None => Redactor::with_config(view, config),
+    };
     let mut job = Box::new(Job {
-        redactor: Redactor::with_config(view, config),
+        redactor,
+        shared: ctx.shared.clone(),
         on_complete: Some(ctx.on_complete),
         fire: fire::<C>,
         handle: handle.clone(),

@@ -576,6 +576,50 @@ impl Redactor {
         }
     }
 
+    /// Starts over for a new body, keeping the buffers and the key cache (when `view` comes from
+    /// the same policy), so a pooled rewriter skips the warm-up a fresh one pays on every
+    /// distinct key.
+    ///
+    /// ```
+    /// use safeguard::json::{Config, Redactor};
+    /// let policy = safeguard::policy::Policy::default();
+    /// let mut r = Redactor::new(policy.view(None));
+    /// let mut out = Vec::new();
+    /// r.feed(br#"{"pin":"#, &mut out).ok();
+    /// r.reset(policy.view(None), Config::default());
+    /// out.clear();
+    /// r.feed(br#"{"pin":1}"#, &mut out)?;
+    /// r.finish(&mut out)?;
+    /// assert_eq!(out, br#"{"pin":null}"#);
+    /// assert_eq!(r.tally().redacted(), 1);
+    /// # Ok::<(), safeguard::json::Error>(())
+    /// ```
+    pub fn reset(&mut self, view: View, config: Config) {
+        // The classes live in the policy's shared allocation, and the old view keeps it alive
+        // during this comparison: equal addresses mean the same policy, whose name rules the
+        // cache reflects.
+        let same_policy = std::ptr::eq(
+            self.view.policy().classes().as_ptr(),
+            view.policy().classes().as_ptr(),
+        );
+        let mut fresh = Self::with_config(view, config);
+        std::mem::swap(&mut fresh.key, &mut self.key);
+        std::mem::swap(&mut fresh.val, &mut self.val);
+        std::mem::swap(&mut fresh.decoded, &mut self.decoded);
+        std::mem::swap(&mut fresh.canon, &mut self.canon);
+        std::mem::swap(&mut fresh.stack, &mut self.stack);
+        fresh.stack.clear();
+        if same_policy {
+            std::mem::swap(&mut fresh.cache, &mut self.cache);
+        }
+        fresh.high_water = self.high_water;
+        *self = fresh;
+        if self.has_paths {
+            self.states.clear();
+            self.view.policy().paths().root(&mut self.states);
+        }
+    }
+
     /// Redacts a whole document held in memory; returns the output and the tally.
     ///
     /// ```
@@ -596,6 +640,17 @@ impl Redactor {
         redactor.feed(input, &mut out)?;
         redactor.finish(&mut out)?;
         Ok((out, redactor.tally))
+    }
+
+    /// The caller's view this rewriter applies.
+    ///
+    /// ```
+    /// let policy = safeguard::policy::Policy::default();
+    /// let r = safeguard::json::Redactor::new(policy.view(None));
+    /// assert!(!r.view().reveals_all());
+    /// ```
+    pub fn view(&self) -> &View {
+        &self.view
     }
 
     /// Counts of values redacted and revealed so far, per class.
