@@ -595,13 +595,8 @@ impl Redactor {
     /// # Ok::<(), safeguard::json::Error>(())
     /// ```
     pub fn reset(&mut self, view: View, config: Config) {
-        // The classes live in the policy's shared allocation, and the old view keeps it alive
-        // during this comparison: equal addresses mean the same policy, whose name rules the
-        // cache reflects.
-        let same_policy = std::ptr::eq(
-            self.view.policy().classes().as_ptr(),
-            view.policy().classes().as_ptr(),
-        );
+        // The key cache reflects one policy's name rules; it survives only for that policy.
+        let same_policy = self.view.policy().ptr_eq(view.policy());
         let mut fresh = Self::with_config(view, config);
         std::mem::swap(&mut fresh.key, &mut self.key);
         std::mem::swap(&mut fresh.val, &mut self.val);
