@@ -239,7 +239,7 @@ impl SecretKey {
     }
 
     /// HMAC-SHA256 of `parts`, fed in order.
-    fn sign(&self, parts: &[&[u8]]) -> hmac::Tag {
+    pub(crate) fn sign(&self, parts: &[&[u8]]) -> hmac::Tag {
         let mut ctx = hmac::Context::with_key(&self.hmac);
         for part in parts {
             ctx.update(part);
@@ -508,7 +508,7 @@ impl KeyRing {
 }
 
 /// Compares without an early exit, so the time taken does not tell how many bytes matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
