@@ -4,12 +4,14 @@
 //! requests, prints what the client sees (and what the logs hold), and exits by itself.
 
 mod http;
+mod log;
 mod policy;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), http::Error> {
     println!("safeguard tour: one policy, several layers, real HTTP on 127.0.0.1");
     policy::run().await?;
+    log::run().await?;
     println!("\nTour finished.");
     Ok(())
 }

@@ -358,7 +358,8 @@ impl Pending {
     }
 
     fn finish<B>(self, config: &Config, response: Option<&Response<B>>) {
-        let latency_ms = self.start.elapsed().as_secs_f64() * 1000.0;
+        // Microsecond resolution: enough for an access log, and short to print.
+        let latency_ms = self.start.elapsed().as_micros() as f64 / 1000.0;
         let principal = response
             .and_then(|r| r.extensions().get::<Principal>())
             .map(|p| subject(config, p))
@@ -462,11 +463,16 @@ fn allowed_query(config: &Config, raw: &str) -> Option<String> {
             continue;
         }
         let value = percent_decode(raw_value);
-        let shown = match config.view.policy().classify_canonical(canonical.as_bytes()) {
+        let shown = match config
+            .view
+            .policy()
+            .classify_canonical(canonical.as_bytes())
+        {
             Some(id) => match config.view.render(id, &value, Some(canonical.as_bytes())) {
-                rendered if rendered.is_redacted() => {
-                    rendered.as_text().map(|t| t.into_owned()).unwrap_or_default()
-                }
+                rendered if rendered.is_redacted() => rendered
+                    .as_text()
+                    .map(|t| t.into_owned())
+                    .unwrap_or_default(),
                 _ => scrub_value(config, raw_value, &value),
             },
             None => scrub_value(config, raw_value, &value),
@@ -500,15 +506,13 @@ fn percent_decode(text: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' => {
-                match (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' => match (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -570,12 +574,10 @@ fn is_word(segment: &str) -> bool {
         return true;
     }
     let plain = b.len() < 24
-        && b
-            .iter()
+        && b.iter()
             .all(|c| c.is_ascii_alphabetic() || matches!(c, b'-' | b'_' | b'.' | b'~'));
-    let version = b.len() <= 3
-        && b[0].is_ascii_alphabetic()
-        && b[1..].iter().all(u8::is_ascii_digit);
+    let version =
+        b.len() <= 3 && b[0].is_ascii_alphabetic() && b[1..].iter().all(u8::is_ascii_digit);
     plain || version
 }
 
@@ -589,7 +591,10 @@ mod tests {
         assert_eq!(route_template(""), "/");
         assert_eq!(route_template("/a/4111111111111111"), "/a/{id}");
         assert_eq!(route_template("/a/%41bc"), "/a/{id}");
-        assert_eq!(route_template("/users/deadbeefdeadbeefdeadbeef"), "/users/{id}");
+        assert_eq!(
+            route_template("/users/deadbeefdeadbeefdeadbeef"),
+            "/users/{id}"
+        );
         let long = "/a".repeat(100);
         assert!(route_template(&long).ends_with("/…"));
     }
@@ -617,6 +622,9 @@ mod tests {
         )
         .unwrap();
         assert!(out.starts_with("page=2&token=[REDACTED]&q="), "{out}");
-        assert!(!out.contains("hunter2") && !out.contains("card_number"), "{out}");
+        assert!(
+            !out.contains("hunter2") && !out.contains("card_number"),
+            "{out}"
+        );
     }
 }

@@ -92,7 +92,11 @@ thread_local! {
 /// `Debug` impl that logs while being formatted gets a fresh one) and put back if not oversized.
 fn with_scratch<R>(f: impl FnOnce(&mut String) -> R) -> R {
     let mut buf = SCRATCH
-        .try_with(|cell| cell.try_borrow_mut().map(|mut b| std::mem::take(&mut *b)).ok())
+        .try_with(|cell| {
+            cell.try_borrow_mut()
+                .map(|mut b| std::mem::take(&mut *b))
+                .ok()
+        })
         .ok()
         .flatten()
         .unwrap_or_default();
@@ -653,7 +657,10 @@ impl SafeJson {
     }
 }
 
-fn write_span<S>(w: &mut Writer<'_>, span: &tracing_subscriber::registry::SpanRef<'_, S>) -> fmt::Result
+fn write_span<S>(
+    w: &mut Writer<'_>,
+    span: &tracing_subscriber::registry::SpanRef<'_, S>,
+) -> fmt::Result
 where
     S: for<'a> LookupSpan<'a>,
 {

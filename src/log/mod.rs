@@ -53,7 +53,9 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::policy::Policy;
 
-pub use access::{ACCESS_TARGET, AccessLog, AccessLogLayer, ResponseFuture, UNMATCHED, route_template};
+pub use access::{
+    ACCESS_TARGET, AccessLog, AccessLogLayer, ResponseFuture, UNMATCHED, route_template,
+};
 pub use format::{SafeFields, SafeJson, SafeJsonFields};
 pub use scrub::{scrub_bytes, scrub_str};
 pub use writer::{Capture, DEFAULT_MAX_LINE, SafeLineWriter, SafeWriter};

@@ -210,7 +210,9 @@ pub(crate) fn redact_pairs<'a>(view: &View, text: &'a [u8]) -> Cow<'a, [u8]> {
         let sep = i + off;
         i = sep + 1;
         // `::` is a path separator (`std::io`), not a pair.
-        if text[sep] == b':' && (text.get(sep + 1) == Some(&b':') || (sep > 0 && text[sep - 1] == b':')) {
+        if text[sep] == b':'
+            && (text.get(sep + 1) == Some(&b':') || (sep > 0 && text[sep - 1] == b':'))
+        {
             continue;
         }
         let mut key_end = sep;
@@ -283,19 +285,40 @@ mod tests {
     fn pairs_in_the_shapes_logs_carry() {
         let cases = [
             ("password=hunter2&page=2", "password=[REDACTED]&page=2"),
-            (r#"{"password":"hunter2","user":"bob"}"#, r#"{"password":"[REDACTED]","user":"bob"}"#),
-            (r#"{\"password\":\"hunter2\"}"#, r#"{\"password\":\"[REDACTED]\"}"#),
+            (
+                r#"{"password":"hunter2","user":"bob"}"#,
+                r#"{"password":"[REDACTED]","user":"bob"}"#,
+            ),
+            (
+                r#"{\"password\":\"hunter2\"}"#,
+                r#"{\"password\":\"[REDACTED]\"}"#,
+            ),
             (
                 r#"Login { user: "bob", password: "hunter2" }"#,
                 r#"Login { user: "bob", password: "[REDACTED]" }"#,
             ),
-            (r#"{"authorization": "Bearer abc.def"}"#, r#"{"authorization": "[REDACTED]"}"#),
-            ("Authorization: Bearer abc.def ok", "Authorization: [REDACTED] ok"),
+            (
+                r#"{"authorization": "Bearer abc.def"}"#,
+                r#"{"authorization": "[REDACTED]"}"#,
+            ),
+            (
+                "Authorization: Bearer abc.def ok",
+                "Authorization: [REDACTED] ok",
+            ),
             (r#"token: Some("abc")"#, "token: [REDACTED]"),
-            (r#"credentials: Creds { user: "a", pass: "b" }, x: 1"#, "credentials: [REDACTED], x: 1"),
+            (
+                r#"credentials: Creds { user: "a", pass: "b" }, x: 1"#,
+                "credentials: [REDACTED], x: 1",
+            ),
             ("api_key => 'k1'", "api_key => '[REDACTED]'"),
-            ("std::io::Error kind: NotFound", "std::io::Error kind: NotFound"),
-            ("password: [REDACTED:credential]", "password: [REDACTED:credential]"),
+            (
+                "std::io::Error kind: NotFound",
+                "std::io::Error kind: NotFound",
+            ),
+            (
+                "password: [REDACTED:credential]",
+                "password: [REDACTED:credential]",
+            ),
             ("user.password=x", "user.password=[REDACTED]"),
             (r#"{"password":"unterminated"#, r#"{"password":"[REDACTED]"#),
         ];
@@ -306,7 +329,10 @@ mod tests {
 
     #[test]
     fn public_and_unclassified_names_stay() {
-        let policy = Policy::builder().public_field("token_count").build().unwrap();
+        let policy = Policy::builder()
+            .public_field("token_count")
+            .build()
+            .unwrap();
         let out = scrub_str(&policy, "token_count=12 user=bob status: 200");
         assert_eq!(out, "token_count=12 user=bob status: 200");
     }

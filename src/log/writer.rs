@@ -312,8 +312,14 @@ mod tests {
 
     #[test]
     fn lines_are_scanned_whole_across_writes() {
-        let out = run(&[b"login pass", b"word=hunter2 ok\nnext token=ab", b"c\n"], 1024);
-        assert_eq!(out, b"login password=[REDACTED] ok\nnext token=[REDACTED]\n");
+        let out = run(
+            &[b"login pass", b"word=hunter2 ok\nnext token=ab", b"c\n"],
+            1024,
+        );
+        assert_eq!(
+            out,
+            b"login password=[REDACTED] ok\nnext token=[REDACTED]\n"
+        );
     }
 
     #[test]
