@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use crate::policy::{Policy, View, canonicalize_into};
+use crate::policy::{Policy, Rendered, View, canonicalize_into};
 
 /// Redacts sensitive values in free text (a log message, a `Debug` dump, a log line) for a
 /// reader without clearance: classified `name=value` / `name: value` / `"name":"value"` pairs
@@ -49,6 +49,55 @@ pub(crate) fn scrub_view_bytes<'a>(view: &View, text: &'a [u8]) -> Cow<'a, [u8]>
     }
 }
 
+/// Redacts a JSON document in place: members whose name the policy classifies get their class's
+/// action (a removed member is dropped), every other string (and every integer long enough to
+/// be a card or id number) is scrubbed as free text.
+pub(crate) fn redact_json(view: &View, value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut removed = Vec::new();
+            for (key, member) in map.iter_mut() {
+                let Some(id) = view.policy().classify_name(key) else {
+                    redact_json(view, member);
+                    continue;
+                };
+                let rendered = match member {
+                    Value::String(s) => view.render(id, s, None),
+                    Value::Number(_) | Value::Bool(_) => view.render(id, &member.to_string(), None),
+                    Value::Null => continue,
+                    Value::Object(_) | Value::Array(_) => view.render_whole(id),
+                };
+                match rendered {
+                    Rendered::Reveal => redact_json(view, member),
+                    Rendered::Remove => removed.push(key.clone()),
+                    Rendered::Null => *member = Value::Null,
+                    Rendered::Text(text) => *member = Value::String(text.into_owned()),
+                }
+            }
+            for key in removed {
+                map.remove(&key);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| redact_json(view, item)),
+        Value::String(s) => {
+            if let Cow::Owned(clean) = scrub_view_str(view, s) {
+                *s = clean;
+            }
+        }
+        Value::Number(n)
+            if n.as_u64()
+                .or(n.as_i64().map(i64::unsigned_abs))
+                .is_some_and(|v| v >= 100_000_000) =>
+        {
+            if let Cow::Owned(clean) = scrub_view_str(view, &n.to_string()) {
+                *value = Value::String(clean);
+            }
+        }
+        _ => {}
+    }
+}
+
 pub(crate) fn scrub_view_str<'a>(view: &View, text: &'a str) -> Cow<'a, str> {
     match scrub_view_bytes(view, text.as_bytes()) {
         Cow::Borrowed(_) => Cow::Borrowed(text),
@@ -88,22 +137,44 @@ const SCHEMES: &[&[u8]] = &[
 ];
 
 /// Finds the end of a bracketed value starting at `start` (an opening bracket), honouring
-/// quotes. Unbalanced input runs to the end of the text: fail closed.
+/// quotes. Inside text that is itself a JSON string (a `Debug` dump in a JSON log line), quotes
+/// are escaped (`\"`) and a bare `"` closes the enclosing string: the value stops there so the
+/// line stays valid JSON. Unbalanced input runs to the end of the text: fail closed.
 fn bracket_end(text: &[u8], start: usize) -> usize {
     let mut depth = 0usize;
     let mut i = start;
-    let mut quote: Option<u8> = None;
+    // None: outside quotes; Some(false): in "..."; Some(true): in \"...\".
+    let mut quote: Option<bool> = None;
+    let mut escaped_context = false;
     while i < text.len() {
         let b = text[i];
-        if let Some(q) = quote {
-            if b == b'\\' {
-                i += 1;
-            } else if b == q {
-                quote = None;
+        let escaped_quote = b == b'\\' && text.get(i + 1) == Some(&b'"');
+        match quote {
+            Some(true) => {
+                if escaped_quote {
+                    quote = None;
+                    i += 1;
+                } else if b == b'\\' {
+                    i += 1;
+                } else if b == b'"' {
+                    return i;
+                }
             }
-        } else {
-            match b {
-                b'"' => quote = Some(b),
+            Some(false) => {
+                if b == b'\\' {
+                    i += 1;
+                } else if b == b'"' {
+                    quote = None;
+                }
+            }
+            None => match b {
+                b'\\' if escaped_quote => {
+                    quote = Some(true);
+                    escaped_context = true;
+                    i += 1;
+                }
+                b'"' if escaped_context => return i,
+                b'"' => quote = Some(false),
                 b'(' | b'[' | b'{' => depth += 1,
                 b')' | b']' | b'}' => {
                     depth = depth.saturating_sub(1);
@@ -112,7 +183,7 @@ fn bracket_end(text: &[u8], start: usize) -> usize {
                     }
                 }
                 _ => {}
-            }
+            },
         }
         i += 1;
     }
@@ -126,8 +197,14 @@ fn quote_end(text: &[u8], start: usize, q: u8, escaped_quote: bool) -> usize {
     while i < text.len() {
         let b = text[i];
         if escaped_quote {
-            // Inside `\"...\"` (JSON printed by Debug), the value ends at the next `\"`.
+            // Inside `\"...\"` (JSON printed by Debug), the value ends at the next `\"`, or at a
+            // bare quote, which closes the enclosing JSON string.
             if b == b'\\' && text.get(i + 1) == Some(&q) {
+                return i;
+            }
+            if b == b'\\' {
+                i += 1;
+            } else if b == q {
                 return i;
             }
         } else if b == b'\\' {
@@ -152,7 +229,8 @@ fn value_span(text: &[u8], mut at: usize) -> Option<(usize, usize, usize)> {
     match first {
         b'\\' if matches!(text.get(at + 1), Some(b'"')) => {
             let end = quote_end(text, at + 2, b'"', true);
-            Some((at + 2, end, (end + 2).min(text.len())))
+            let closing = if text.get(end) == Some(&b'\\') { 2 } else { 0 };
+            Some((at + 2, end, (end + closing).min(text.len())))
         }
         b'"' | b'\'' => {
             let end = quote_end(text, at + 1, first, false);

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tracing::Metadata;
 use tracing_subscriber::fmt::MakeWriter;
 
-use super::scrub::scrub_view_bytes;
+use super::scrub::{redact_json, scrub_view_bytes};
 use crate::policy::{Policy, View};
 
 /// Default longest line buffered before it is scanned and written in pieces: 64 KiB.
@@ -21,6 +21,10 @@ const MIN_MAX_LINE: usize = 256;
 /// `name=value` pairs and by the policy's detectors before it reaches the inner writer: for
 /// services that keep their own formatter (or `tracing_subscriber`'s defaults) and want a last
 /// line of defense.
+///
+/// A line that is one JSON object (the output of a JSON formatter) is redacted as JSON, member
+/// by member (classified member names get their class's action, strings are scanned), so it
+/// stays valid JSON; any other line is scanned as text.
 ///
 /// Each writer buffers bytes until a newline (`fmt` writes one event per writer, ending in a
 /// newline), then scans the line and writes it; what is left when the writer is dropped or
@@ -134,6 +138,21 @@ impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for SafeWriter<M> {
     }
 }
 
+/// A whole JSON object on one line (what JSON formatters write) is redacted as JSON: by member
+/// name and string by string, so the line stays valid JSON. `None` for anything else.
+fn json_line(view: &View, line: &[u8]) -> Option<Vec<u8>> {
+    let body = line.strip_suffix(b"\n").unwrap_or(line);
+    let body = body.strip_suffix(b"\r").unwrap_or(body);
+    if !(body.starts_with(b"{") && body.ends_with(b"}")) {
+        return None;
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    redact_json(view, &mut value);
+    let mut out = serde_json::to_vec(&value).ok()?;
+    out.extend_from_slice(&line[body.len()..]);
+    Some(out)
+}
+
 /// The writer [`SafeWriter`] hands out: buffers one line, scans it, writes it.
 pub struct SafeLineWriter<'a, W: Write> {
     inner: W,
@@ -152,9 +171,11 @@ impl<W: Write> fmt::Debug for SafeLineWriter<'_, W> {
 
 impl<W: Write> SafeLineWriter<'_, W> {
     fn emit(&mut self, upto: usize) -> io::Result<()> {
-        let clean = scrub_view_bytes(self.view, &self.buf[..upto]);
-        let result = self.inner.write_all(&clean);
-        drop(clean);
+        let line = &self.buf[..upto];
+        let result = match json_line(self.view, line) {
+            Some(clean) => self.inner.write_all(&clean),
+            None => self.inner.write_all(&scrub_view_bytes(self.view, line)),
+        };
         self.buf.drain(..upto);
         result
     }
