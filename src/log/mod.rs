@@ -60,6 +60,24 @@ pub use format::{SafeFields, SafeJson, SafeJsonFields};
 pub use scrub::{scrub_bytes, scrub_str};
 pub use writer::{Capture, DEFAULT_MAX_LINE, SafeLineWriter, SafeWriter};
 
+/// What [`text`] returns: `tracing_subscriber`'s builder with [`SafeFields`], writing to stdout.
+///
+/// ```
+/// let builder: safeguard::log::TextBuilder = safeguard::log::text(&safeguard::policy::Policy::default());
+/// let _subscriber = builder.with_writer(std::io::sink).finish();
+/// ```
+pub type TextBuilder =
+    SubscriberBuilder<SafeFields, Format<Full, SystemTime>, LevelFilter, fn() -> io::Stdout>;
+
+/// What [`json`] returns: `tracing_subscriber`'s builder with [`SafeJsonFields`] and
+/// [`SafeJson`], writing to stdout.
+///
+/// ```
+/// let builder: safeguard::log::JsonBuilder = safeguard::log::json(&safeguard::policy::Policy::default());
+/// let _subscriber = builder.with_writer(std::io::sink).finish();
+/// ```
+pub type JsonBuilder = SubscriberBuilder<SafeJsonFields, SafeJson, LevelFilter, fn() -> io::Stdout>;
+
 /// The text subscriber builder (`tracing_subscriber::fmt()`) with [`SafeFields`]: configure it
 /// further (writer, filter, ANSI) and `.init()` or `.finish()` it.
 ///
@@ -76,9 +94,7 @@ pub use writer::{Capture, DEFAULT_MAX_LINE, SafeLineWriter, SafeWriter};
 /// let out = logs.contents();
 /// assert!(out.contains("email=[REDACTED] plan=\"pro\""), "{out}");
 /// ```
-pub fn text(
-    policy: &Policy,
-) -> SubscriberBuilder<SafeFields, Format<Full, SystemTime>, LevelFilter, fn() -> io::Stdout> {
+pub fn text(policy: &Policy) -> TextBuilder {
     tracing_subscriber::fmt().fmt_fields(SafeFields::new(policy))
 }
 
@@ -93,9 +109,7 @@ pub fn text(
 /// tracing::subscriber::with_default(subscriber, || tracing::info!(token = "t0k", "refreshed"));
 /// assert!(!logs.contents().contains("t0k"));
 /// ```
-pub fn json(
-    policy: &Policy,
-) -> SubscriberBuilder<SafeJsonFields, SafeJson, LevelFilter, fn() -> io::Stdout> {
+pub fn json(policy: &Policy) -> JsonBuilder {
     tracing_subscriber::fmt()
         .fmt_fields(SafeJsonFields::new(policy))
         .event_format(SafeJson::new())
