@@ -3,6 +3,7 @@
 //! Run it with `cargo run --example tour`. It starts its servers on ephemeral ports, sends real
 //! requests, prints what the client sees (and what the logs hold), and exits by itself.
 
+mod csv;
 mod http;
 mod log;
 mod policy;
@@ -11,6 +12,7 @@ mod policy;
 async fn main() -> Result<(), http::Error> {
     println!("safeguard tour: one policy, several layers, real HTTP on 127.0.0.1");
     policy::run().await?;
+    csv::run().await?;
     log::run().await?;
     println!("\nTour finished.");
     Ok(())

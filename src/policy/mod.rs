@@ -590,15 +590,16 @@ impl Policy {
     }
 
     /// Redacts the sensitive values the detectors find in free text, for `principal` (`None` for
-    /// logs and anonymous callers: everything found is redacted). Without detectors, the text is
-    /// returned as it is.
+    /// logs and anonymous callers: everything found is redacted). Erased values become their
+    /// class marker (`[REDACTED:payment]`); masks and pseudonyms apply as in JSON. Without
+    /// detectors, the text is returned as it is.
     ///
     /// ```
     /// use safeguard::policy::Policy;
     /// let policy = Policy::default();
     /// let line = "payment failed for card 4111 1111 1111 1111";
     /// let clean = policy.redact_str(line, None);
-    /// assert!(!clean.contains("4111 1111 1111 1111"));
+    /// assert_eq!(clean, "payment failed for card [REDACTED:payment]");
     /// ```
     pub fn redact_str<'a>(&self, text: &'a str, principal: Option<&Principal>) -> Cow<'a, str> {
         match principal {
@@ -650,10 +651,13 @@ impl Policy {
                 None => Disposition::Redact(Action::Erase),
             };
             let value = String::from_utf8_lossy(matched);
-            let rendered = self.render(id, disposition, &value, None);
-            match rendered.as_text() {
-                None => out.extend_from_slice(matched),
-                Some(text) => out.extend_from_slice(text.as_bytes()),
+            match self.render(id, disposition, &value, None) {
+                Rendered::Reveal => out.extend_from_slice(matched),
+                // In free text an erased value says what kind of value it was, never the value.
+                Rendered::Null | Rendered::Remove => {
+                    out.extend_from_slice(finding.class.marker().as_bytes())
+                }
+                Rendered::Text(text) => out.extend_from_slice(text.as_bytes()),
             }
         })
     }
