@@ -197,9 +197,9 @@ async fn text_format_keeps_secrets_out() {
     // Spans: `#[instrument]` arguments were formatted by SafeFields too.
     assert!(out.contains("pay{order=31337"), "{out}");
     assert!(out.contains("page=2"), "{out}");
-    assert!(out.contains("password=[REDACTED]"), "{out}");
+    assert!(out.contains("password=[REDACTED:credential]"), "{out}");
     assert!(out.contains("route=/nowhere/{id}/x"), "{out}");
-    assert!(out.contains("authorization: [REDACTED]"), "{out}");
+    assert!(out.contains("authorization: [REDACTED:credential]"), "{out}");
 }
 
 #[tokio::test]
@@ -232,7 +232,7 @@ async fn json_format_keeps_secrets_out() {
         if json["target"] == "safeguard::access" && json["fields"]["route"] == "/orders/{order}/pay"
         {
             assert_eq!(json["fields"]["status"], 402);
-            assert_eq!(json["fields"]["query"], "page=2&token=[REDACTED]");
+            assert_eq!(json["fields"]["query"], "page=2&token=[REDACTED:credential]");
             assert_eq!(json["fields"]["request_id"], "req-777");
             saw_access = true;
         }

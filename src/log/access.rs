@@ -14,8 +14,10 @@ use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Level;
 
+use super::scrub::as_free_text;
 use super::scrub::scrub_view_str;
-use crate::policy::{ERASED, Policy, View, canonical_name};
+use crate::class::DataClass;
+use crate::policy::{Policy, View, canonical_name};
 use crate::principal::Principal;
 
 /// The `tracing` target of access-log events.
@@ -73,7 +75,7 @@ struct Config {
 /// | `principal` | the subject of the [`Principal`]: from the response extensions, else from the request extensions |
 /// | `request_id` | the request id header (`x-request-id` by default), from the request, else from the response |
 /// | `query` | only the allowlisted query parameters; their values are still redacted by class and scanned |
-/// | `headers`, `response_headers` | only the allowlisted headers, values scanned; credential headers (`Authorization`, `Proxy-Authorization`, `Cookie`, `Set-Cookie`, `X-Api-Key`, ...) and headers the policy classifies show `[REDACTED]` even when allowlisted |
+/// | `headers`, `response_headers` | only the allowlisted headers, values scanned; credential headers (`Authorization`, `Proxy-Authorization`, `Cookie`, `Set-Cookie`, `X-Api-Key`, ...) show `[REDACTED:credential]` and headers the policy classifies their class's action, even when allowlisted |
 ///
 /// **Where it goes.** Outside `SanitizeErrors` and `Authorize` and inside `CompressionLayer`
 /// (it never touches bodies). With axum, add it with `Router::layer`, which runs it after
@@ -164,7 +166,7 @@ impl AccessLogLayer {
         self
     }
 
-    /// Logs request header `name` (case-insensitive). Credential headers stay `[REDACTED]`.
+    /// Logs request header `name` (case-insensitive). Credential headers stay `[REDACTED:credential]`.
     ///
     /// ```
     /// let layer = safeguard::log::AccessLogLayer::new(&safeguard::policy::Policy::default())
@@ -177,7 +179,7 @@ impl AccessLogLayer {
         self
     }
 
-    /// Logs response header `name` (case-insensitive). `Set-Cookie` stays `[REDACTED]`.
+    /// Logs response header `name` (case-insensitive). `Set-Cookie` stays `[REDACTED:credential]`.
     ///
     /// ```
     /// let layer = safeguard::log::AccessLogLayer::new(&safeguard::policy::Policy::default())
@@ -430,7 +432,7 @@ fn allowed_headers(config: &Config, headers: &HeaderMap, allow: &[String]) -> Op
         out.push_str(": ");
         let classified = config.view.policy().classify_name(name);
         if is_never_logged(name) {
-            out.push_str(ERASED);
+            out.push_str(&DataClass::Credential.marker());
             continue;
         }
         for (i, value) in values.enumerate() {
@@ -441,11 +443,13 @@ fn allowed_headers(config: &Config, headers: &HeaderMap, allow: &[String]) -> Op
                 out.push_str("[non-text]");
                 continue;
             };
-            match classified.map(|id| config.view.render(id, text, Some(name.as_bytes()))) {
-                Some(rendered) => match rendered.as_text() {
-                    Some(replacement) => out.push_str(&replacement),
-                    None => out.push_str(&scrub_view_str(&config.view, text)),
-                },
+            let replaced = classified.and_then(|id| {
+                let tag = canonical_name(name);
+                let rendered = config.view.render(id, text, Some(tag.as_bytes()));
+                as_free_text(&config.view, id, rendered)
+            });
+            match replaced {
+                Some(replacement) => out.push_str(&replacement),
                 None => out.push_str(&scrub_view_str(&config.view, text)),
             }
         }
@@ -468,13 +472,13 @@ fn allowed_query(config: &Config, raw: &str) -> Option<String> {
             .policy()
             .classify_canonical(canonical.as_bytes())
         {
-            Some(id) => match config.view.render(id, &value, Some(canonical.as_bytes())) {
-                rendered if rendered.is_redacted() => rendered
-                    .as_text()
-                    .map(|t| t.into_owned())
-                    .unwrap_or_default(),
-                _ => scrub_value(config, raw_value, &value),
-            },
+            Some(id) => {
+                let rendered = config.view.render(id, &value, Some(canonical.as_bytes()));
+                match as_free_text(&config.view, id, rendered) {
+                    Some(replacement) => replacement.into_owned(),
+                    None => scrub_value(config, raw_value, &value),
+                }
+            }
             None => scrub_value(config, raw_value, &value),
         };
         if !out.is_empty() {
@@ -621,7 +625,10 @@ mod tests {
             "page=2&password=hunter2&token=abc&q=4111%201111%201111%201111&card_number=4111111111111111",
         )
         .unwrap();
-        assert!(out.starts_with("page=2&token=[REDACTED]&q="), "{out}");
+        assert!(
+            out.starts_with("page=2&token=[REDACTED:credential]&q="),
+            "{out}"
+        );
         assert!(
             !out.contains("hunter2") && !out.contains("card_number"),
             "{out}"

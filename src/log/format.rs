@@ -171,8 +171,8 @@ enum Verdict<'a> {
     Scan,
     /// Leave the field out.
     Remove,
-    /// Write JSON `null` (text: the erased marker).
-    Null,
+    /// Erased: JSON `null`, in text the class marker.
+    Erased(Cow<'static, str>),
     /// Write this text instead of the value.
     Text(Cow<'a, str>),
 }
@@ -200,7 +200,7 @@ fn verdict(shared: &Shared, name: &'static str, value: &Value<'_>) -> Verdict<'s
     match rendered {
         Rendered::Reveal => Verdict::Scan,
         Rendered::Remove => Verdict::Remove,
-        Rendered::Null => Verdict::Null,
+        Rendered::Null => Verdict::Erased(shared.view.policy().class_of(id).marker()),
         Rendered::Text(text) => Verdict::Text(text),
     }
 }
@@ -260,7 +260,8 @@ fn write_json_str(w: &mut impl fmt::Write, text: &str) -> fmt::Result {
 ///
 /// - a field whose name the policy classifies (`password`, `user.password`, `api_key`,
 ///   `cardNumber`, ...) gets its class's action for a reader without clearance: by default the
-///   value becomes `[REDACTED]` (a removed field is left out; masks and pseudonyms apply);
+///   value becomes its class marker, e.g. `[REDACTED:credential]` (a removed field is left out;
+///   masks and pseudonyms apply);
 /// - string values, `Debug`-recorded values, errors, long integers and the message are scanned
 ///   for classified `name=value` pairs and by the policy's detectors (see
 ///   [`scrub_str`](super::scrub_str));
@@ -283,7 +284,7 @@ fn write_json_str(w: &mut impl fmt::Write, text: &str) -> fmt::Result {
 ///     tracing::info!(user = "bob", password = "hunter2", "paid with 4111 1111 1111 1111");
 /// });
 /// let out = logs.contents();
-/// assert!(out.contains(r#"user="bob" password=[REDACTED]"#), "{out}");
+/// assert!(out.contains(r#"user="bob" password=[REDACTED:credential]"#), "{out}");
 /// assert!(!out.contains("hunter2"));
 /// ```
 #[derive(Clone)]
@@ -343,7 +344,7 @@ impl TextVisitor<'_, '_> {
         }
         match verdict {
             Verdict::Remove => Ok(()),
-            Verdict::Null => self.writer.write_str(crate::policy::ERASED),
+            Verdict::Erased(marker) => self.writer.write_str(&marker),
             Verdict::Text(text) => write_escaped_controls(&mut self.writer, &text),
             Verdict::Scan => match value {
                 Value::Str(s) => {
@@ -491,7 +492,7 @@ impl JsonVisitor<'_, '_> {
         self.writer.write_char(':')?;
         match verdict {
             Verdict::Remove => Ok(()),
-            Verdict::Null => self.writer.write_str("null"),
+            Verdict::Erased(_) => self.writer.write_str("null"),
             Verdict::Text(text) => write_json_str(&mut self.writer, &text),
             Verdict::Scan => match value {
                 Value::Str(s) => {

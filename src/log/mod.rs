@@ -92,7 +92,7 @@ pub type JsonBuilder = SubscriberBuilder<SafeJsonFields, SafeJson, LevelFilter, 
 ///     tracing::info!(email = "jane@example.com", plan = "pro", "signed up");
 /// });
 /// let out = logs.contents();
-/// assert!(out.contains("email=[REDACTED] plan=\"pro\""), "{out}");
+/// assert!(out.contains("email=[REDACTED:personal] plan=\"pro\""), "{out}");
 /// ```
 pub fn text(policy: &Policy) -> TextBuilder {
     tracing_subscriber::fmt().fmt_fields(SafeFields::new(policy))
@@ -126,7 +126,7 @@ pub fn json(policy: &Policy) -> JsonBuilder {
 ///     .with_writer(logs.clone());
 /// let subscriber = tracing_subscriber::registry().with(layer);
 /// tracing::subscriber::with_default(subscriber, || tracing::info!(password = "pw1", "x"));
-/// assert!(logs.contents().contains("password=[REDACTED]"));
+/// assert!(logs.contents().contains("password=[REDACTED:credential]"));
 /// ```
 pub fn text_layer<S>(policy: &Policy) -> Layer<S, SafeFields>
 where

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use crate::policy::{Policy, Rendered, View, canonicalize_into};
+use crate::policy::{ClassId, Policy, Rendered, View, canonicalize_into};
 
 /// Redacts sensitive values in free text (a log message, a `Debug` dump, a log line) for a
 /// reader without clearance: classified `name=value` / `name: value` / `"name":"value"` pairs
@@ -33,7 +33,7 @@ pub fn scrub_str<'a>(policy: &Policy, text: &'a str) -> Cow<'a, str> {
 /// ```
 /// let policy = safeguard::policy::Policy::default();
 /// let clean = safeguard::log::scrub_bytes(&policy, b"token=abc.def \xff");
-/// assert_eq!(&clean[..], b"token=[REDACTED] \xff");
+/// assert_eq!(&clean[..], b"token=[REDACTED:credential] \xff");
 /// ```
 pub fn scrub_bytes<'a>(policy: &Policy, text: &'a [u8]) -> Cow<'a, [u8]> {
     scrub_view_bytes(&policy.view(None), text)
@@ -95,6 +95,20 @@ pub(crate) fn redact_json(view: &View, value: &mut serde_json::Value) {
             }
         }
         _ => {}
+    }
+}
+
+/// A rendered value as free text: erased and removed values become their class marker
+/// (`[REDACTED:credential]`), as the policy writes detector findings; `None` reveals.
+pub(crate) fn as_free_text(
+    view: &View,
+    id: ClassId,
+    rendered: Rendered,
+) -> Option<Cow<'static, str>> {
+    match rendered {
+        Rendered::Reveal => None,
+        Rendered::Null | Rendered::Remove => Some(view.policy().class_of(id).marker()),
+        Rendered::Text(text) => Some(text),
     }
 }
 
@@ -333,7 +347,7 @@ pub(crate) fn redact_pairs<'a>(view: &View, text: &'a [u8]) -> Cow<'a, [u8]> {
         }
         let value = String::from_utf8_lossy(&text[start..end]);
         let rendered = view.render(id, &value, Some(&canonical));
-        let Some(replacement) = rendered.as_text() else {
+        let Some(replacement) = as_free_text(view, id, rendered) else {
             continue;
         };
         let buf = out.get_or_insert_with(|| Vec::with_capacity(text.len()));
@@ -362,33 +376,36 @@ mod tests {
     #[test]
     fn pairs_in_the_shapes_logs_carry() {
         let cases = [
-            ("password=hunter2&page=2", "password=[REDACTED]&page=2"),
+            (
+                "password=hunter2&page=2",
+                "password=[REDACTED:credential]&page=2",
+            ),
             (
                 r#"{"password":"hunter2","user":"bob"}"#,
-                r#"{"password":"[REDACTED]","user":"bob"}"#,
+                r#"{"password":"[REDACTED:credential]","user":"bob"}"#,
             ),
             (
                 r#"{\"password\":\"hunter2\"}"#,
-                r#"{\"password\":\"[REDACTED]\"}"#,
+                r#"{\"password\":\"[REDACTED:credential]\"}"#,
             ),
             (
                 r#"Login { user: "bob", password: "hunter2" }"#,
-                r#"Login { user: "bob", password: "[REDACTED]" }"#,
+                r#"Login { user: "bob", password: "[REDACTED:credential]" }"#,
             ),
             (
                 r#"{"authorization": "Bearer abc.def"}"#,
-                r#"{"authorization": "[REDACTED]"}"#,
+                r#"{"authorization": "[REDACTED:credential]"}"#,
             ),
             (
                 "Authorization: Bearer abc.def ok",
-                "Authorization: [REDACTED] ok",
+                "Authorization: [REDACTED:credential] ok",
             ),
-            (r#"token: Some("abc")"#, "token: [REDACTED]"),
+            (r#"token: Some("abc")"#, "token: [REDACTED:credential]"),
             (
                 r#"credentials: Creds { user: "a", pass: "b" }, x: 1"#,
-                "credentials: [REDACTED], x: 1",
+                "credentials: [REDACTED:credential], x: 1",
             ),
-            ("api_key => 'k1'", "api_key => '[REDACTED]'"),
+            ("api_key => 'k1'", "api_key => '[REDACTED:credential]'"),
             (
                 "std::io::Error kind: NotFound",
                 "std::io::Error kind: NotFound",
@@ -397,8 +414,11 @@ mod tests {
                 "password: [REDACTED:credential]",
                 "password: [REDACTED:credential]",
             ),
-            ("user.password=x", "user.password=[REDACTED]"),
-            (r#"{"password":"unterminated"#, r#"{"password":"[REDACTED]"#),
+            ("user.password=x", "user.password=[REDACTED:credential]"),
+            (
+                r#"{"password":"unterminated"#,
+                r#"{"password":"[REDACTED:credential]"#,
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(scrub(input), want, "{input}");

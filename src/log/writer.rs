@@ -48,7 +48,7 @@ const MIN_MAX_LINE: usize = 256;
 ///     tracing::info!(password = "hunter2", user = "bob", "login");
 /// });
 /// let out = logs.contents();
-/// assert!(out.contains("password=\"[REDACTED]\"") && out.contains("user=\"bob\""), "{out}");
+/// assert!(out.contains("password=\"[REDACTED:credential]\"") && out.contains("user=\"bob\""), "{out}");
 /// ```
 #[derive(Clone)]
 pub struct SafeWriter<M> {
@@ -113,7 +113,7 @@ impl<M> SafeWriter<M> {
     ///     let mut line = w.wrap(&mut out);
     ///     line.write_all(b"GET /pay?card_number=4111111111111111 200\n")?;
     /// }
-    /// assert_eq!(out, b"GET /pay?card_number=[REDACTED] 200\n");
+    /// assert_eq!(out, b"GET /pay?card_number=[REDACTED:payment] 200\n");
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn wrap<W: Write>(&self, writer: W) -> SafeLineWriter<'_, W> {
@@ -339,7 +339,7 @@ mod tests {
         );
         assert_eq!(
             out,
-            b"login password=[REDACTED] ok\nnext token=[REDACTED]\n"
+            b"login password=[REDACTED:credential] ok\nnext token=[REDACTED:credential]\n"
         );
     }
 
