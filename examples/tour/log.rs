@@ -59,7 +59,8 @@ async fn requests(text: Capture, json: Capture) -> Result<(), Error> {
             AccessLogLayer::new(&policy)
                 .allow_query("page")
                 .allow_header("user-agent")
-                .allow_header("authorization"),
+                .allow_header("authorization")
+                .allow_header("x-api-key"),
         );
     let addr = serve(app).await?;
 
