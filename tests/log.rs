@@ -199,7 +199,10 @@ async fn text_format_keeps_secrets_out() {
     assert!(out.contains("page=2"), "{out}");
     assert!(out.contains("password=[REDACTED:credential]"), "{out}");
     assert!(out.contains("route=/nowhere/{id}/x"), "{out}");
-    assert!(out.contains("authorization: [REDACTED:credential]"), "{out}");
+    assert!(
+        out.contains("authorization: [REDACTED:credential]"),
+        "{out}"
+    );
 }
 
 #[tokio::test]
@@ -232,7 +235,10 @@ async fn json_format_keeps_secrets_out() {
         if json["target"] == "safeguard::access" && json["fields"]["route"] == "/orders/{order}/pay"
         {
             assert_eq!(json["fields"]["status"], 402);
-            assert_eq!(json["fields"]["query"], "page=2&token=[REDACTED:credential]");
+            assert_eq!(
+                json["fields"]["query"],
+                "page=2&token=[REDACTED:credential]"
+            );
             assert_eq!(json["fields"]["request_id"], "req-777");
             saw_access = true;
         }
@@ -297,4 +303,118 @@ async fn access_log_reads_the_principal_from_the_response() {
     assert!(access.contains("principal=\"user-42\""), "{access}");
     assert!(access.contains("route=/me"), "{access}");
     assert!(!access.contains("bad id"), "{access}");
+}
+
+/// A plain hyper service (no axum, so no `MatchedPath`): the path is templated, `Set-Cookie` is
+/// never logged even when allowlisted, the principal set by an outer layer is read from the
+/// request.
+#[tokio::test]
+async fn access_log_without_axum() {
+    use std::convert::Infallible;
+    use tower::ServiceBuilder;
+
+    let logs = Capture::new();
+    let subscriber = tracing_subscriber::fmt()
+        .fmt_fields(SafeFields::new(&Policy::default()))
+        .with_ansi(false)
+        .with_writer(logs.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let svc = ServiceBuilder::new()
+        .map_request(|mut req: http::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(Principal::new("svc-7"));
+            req
+        })
+        .layer(
+            AccessLogLayer::new(&Policy::default())
+                .allow_response_header("set-cookie")
+                .allow_response_header("content-type")
+                .allow_query("q"),
+        )
+        .service_fn(|_req: http::Request<hyper::body::Incoming>| async {
+            let res = http::Response::builder()
+                .status(503)
+                .header("set-cookie", format!("session={COOKIE}"))
+                .header("content-type", "text/plain")
+                .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                    b"busy",
+                )))
+                .unwrap();
+            Ok::<_, Infallible>(res)
+        });
+    let addr = common::serve_service(svc).await;
+    let target = format!("/accounts/8812345/statements/jane.doe@example.com?q=card%20{CARD}");
+    let reply = common::get(addr, &target, &[]).await;
+    assert_eq!(reply.status, 503);
+    let out = logs.contents();
+    assert_clean(&out);
+    let access = out
+        .lines()
+        .find(|l| l.contains("safeguard::access"))
+        .unwrap_or_else(|| panic!("no access line:\n{out}"));
+    assert!(access.contains("ERROR"), "{access}");
+    assert!(
+        access.contains("route=/accounts/{id}/statements/{id}"),
+        "{access}"
+    );
+    assert!(
+        access.contains("set-cookie: [REDACTED:credential]; content-type: text/plain"),
+        "{access}"
+    );
+    assert!(access.contains("principal=\"svc-7\""), "{access}");
+    assert!(access.contains("status=503"), "{access}");
+    assert!(
+        !access.contains("jane.doe") && !access.contains("8812345"),
+        "{access}"
+    );
+}
+
+/// A value cannot forge a log line: control characters are escaped in text output.
+#[test]
+fn values_cannot_forge_lines() {
+    let logs = Capture::new();
+    let subscriber = tracing_subscriber::fmt()
+        .fmt_fields(SafeFields::new(&Policy::default()))
+        .with_ansi(false)
+        .with_writer(logs.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let user = "bob\n2026-01-01T00:00:00Z  INFO forged: admin login ok\x1b[31m";
+        tracing::info!(note = ?user, "user {user} logged in");
+    });
+    let out = logs.contents();
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(!out.contains('\x1b'), "{out}");
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn capture_json(f: impl FnOnce()) -> String {
+        let logs = Capture::new();
+        let subscriber = safeguard::log::json(&Policy::default())
+            .with_writer(logs.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        logs.contents()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever surrounds them, a classified field's value and a card number in free text never
+        /// reach the log; every line stays valid JSON.
+        #[test]
+        fn classified_values_never_logged(prefix in "[ -~]{0,30}", secret in "[a-zA-Z0-9]{10,20}", note in "[ -~\\n]{0,40}") {
+            let text = format!("{prefix} card {CARD_SPACED} ok {note}");
+            let out = capture_json(|| {
+                tracing::info!(password = %secret, api_key = ?secret, note = %text, "{text}");
+            });
+            prop_assert!(!out.contains(&secret), "{out}");
+            prop_assert!(!out.contains(CARD_SPACED), "{out}");
+            for line in out.lines() {
+                prop_assert!(serde_json::from_str::<serde_json::Value>(line).is_ok(), "{line}");
+            }
+        }
+    }
 }
