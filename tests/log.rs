@@ -418,3 +418,37 @@ mod properties {
         }
     }
 }
+
+/// tower-http's `TraceLayer` records the whole URI, query string included: with `SafeFields`
+/// the query's secrets are redacted in its span.
+#[tokio::test]
+async fn trace_layer_uri_is_scrubbed() {
+    let logs = Capture::new();
+    let subscriber = tracing_subscriber::fmt()
+        .fmt_fields(SafeFields::new(&Policy::default()))
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(logs.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let app = Router::new()
+        .route("/search", get(|| async { "ok" }))
+        .layer(tower_http::trace::TraceLayer::new_for_http());
+    let addr = common::serve(app).await;
+    let target =
+        format!("/search?api_key={API_KEY}&q=card+{CARD}&access_token={QUERY_TOKEN}&page=3");
+    let reply = common::get(
+        addr,
+        &target,
+        &[("authorization", &format!("Bearer {BEARER}"))],
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    let out = logs.contents();
+    assert_clean(&out);
+    assert!(
+        out.contains("uri=/search?api_key=[REDACTED:credential]"),
+        "{out}"
+    );
+    assert!(out.contains("page=3"), "{out}");
+}
