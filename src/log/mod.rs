@@ -17,6 +17,16 @@
 //!   template, status, latency, principal id, request id, and only the query parameters and
 //!   headers you allow, never the values of credential headers.
 //!
+//! **Where the access log goes.** Inside `CompressionLayer`, outside `SanitizeErrors`,
+//! `Authorize` and the rest; with axum, via `Router::layer` so the route template is known. It
+//! replaces tower-http's `TraceLayer` for request logging; if you keep `TraceLayer` (for spans),
+//! format with [`SafeFields`] / [`SafeJsonFields`] so the URI it records has its query secrets
+//! redacted.
+//!
+//! **Subscribers and tasks.** In production install the subscriber globally (`.init()`). In
+//! tests, `tracing::subscriber::set_default` covers every task of a current-thread runtime
+//! (`#[tokio::test]`), server tasks included.
+//!
 //! Logs are read by people without clearance, so every formatter here uses the policy's view
 //! for no principal: everything classified is redacted (public fields excepted).
 //! [`Sensitive<T>`](crate::sensitive::Sensitive) values print as their `[REDACTED:<class>]`
