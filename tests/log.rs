@@ -184,7 +184,7 @@ fn assert_readable(out: &str) {
 async fn text_format_keeps_secrets_out() {
     let logs = Capture::new();
     let subscriber = tracing_subscriber::fmt()
-        .fmt_fields(SafeFields::new(&Policy::default()))
+        .fmt_fields(SafeFields::new(Policy::default()))
         .with_max_level(tracing::Level::DEBUG)
         .with_ansi(false)
         .with_writer(logs.clone())
@@ -256,7 +256,7 @@ async fn writer_guards_the_stock_formatter() {
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::DEBUG)
         .with_ansi(false)
-        .with_writer(SafeWriter::new(&Policy::default(), logs.clone()))
+        .with_writer(SafeWriter::new(Policy::default(), logs.clone()))
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     traffic().await;
@@ -271,7 +271,7 @@ async fn stock_json_through_the_writer_stays_json() {
     let subscriber = tracing_subscriber::fmt()
         .json()
         .with_max_level(tracing::Level::DEBUG)
-        .with_writer(SafeWriter::new(&Policy::default(), logs.clone()))
+        .with_writer(SafeWriter::new(Policy::default(), logs.clone()))
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     traffic().await;
@@ -287,7 +287,7 @@ async fn stock_json_through_the_writer_stays_json() {
 async fn access_log_reads_the_principal_from_the_response() {
     let logs = Capture::new();
     let subscriber = tracing_subscriber::fmt()
-        .fmt_fields(SafeFields::new(&Policy::default()))
+        .fmt_fields(SafeFields::new(Policy::default()))
         .with_ansi(false)
         .with_writer(logs.clone())
         .finish();
@@ -315,7 +315,7 @@ async fn access_log_without_axum() {
 
     let logs = Capture::new();
     let subscriber = tracing_subscriber::fmt()
-        .fmt_fields(SafeFields::new(&Policy::default()))
+        .fmt_fields(SafeFields::new(Policy::default()))
         .with_ansi(false)
         .with_writer(logs.clone())
         .finish();
@@ -326,7 +326,7 @@ async fn access_log_without_axum() {
             req
         })
         .layer(
-            AccessLogLayer::new(&Policy::default())
+            AccessLogLayer::new(Policy::default())
                 .allow_response_header("set-cookie")
                 .allow_response_header("content-type")
                 .allow_query("q"),
@@ -374,7 +374,7 @@ async fn access_log_without_axum() {
 fn values_cannot_forge_lines() {
     let logs = Capture::new();
     let subscriber = tracing_subscriber::fmt()
-        .fmt_fields(SafeFields::new(&Policy::default()))
+        .fmt_fields(SafeFields::new(Policy::default()))
         .with_ansi(false)
         .with_writer(logs.clone())
         .finish();
@@ -393,7 +393,7 @@ mod properties {
 
     fn capture_json(f: impl FnOnce()) -> String {
         let logs = Capture::new();
-        let subscriber = safeguard::log::json(&Policy::default())
+        let subscriber = safeguard::log::json(Policy::default())
             .with_writer(logs.clone())
             .finish();
         tracing::subscriber::with_default(subscriber, f);
@@ -425,7 +425,7 @@ mod properties {
 async fn trace_layer_uri_is_scrubbed() {
     let logs = Capture::new();
     let subscriber = tracing_subscriber::fmt()
-        .fmt_fields(SafeFields::new(&Policy::default()))
+        .fmt_fields(SafeFields::new(Policy::default()))
         .with_max_level(tracing::Level::DEBUG)
         .with_ansi(false)
         .with_writer(logs.clone())

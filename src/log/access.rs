@@ -1,6 +1,7 @@
 //! A safe HTTP access log: one `tracing` event per request, with nothing in it that the policy
 //! would not show a reader without clearance.
 
+use std::borrow::Borrow;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -134,7 +135,8 @@ impl AccessLogLayer {
     /// let layer = safeguard::log::AccessLogLayer::new(&safeguard::policy::Policy::default());
     /// assert!(format!("{layer:?}").contains("x-request-id"));
     /// ```
-    pub fn new(policy: &Policy) -> Self {
+    pub fn new(policy: impl Borrow<Policy>) -> Self {
+        let policy = policy.borrow();
         Self {
             config: Arc::new(Config {
                 view: policy.view(None),
@@ -615,7 +617,7 @@ mod tests {
 
     #[test]
     fn queries_keep_only_allowed_parameters() {
-        let layer = AccessLogLayer::new(&Policy::default())
+        let layer = AccessLogLayer::new(Policy::default())
             .allow_query("page")
             .allow_query("token")
             .allow_query("q");

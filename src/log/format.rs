@@ -1,6 +1,6 @@
 //! Redacting field and event formatters for `tracing-subscriber`'s `fmt` layer.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
@@ -302,10 +302,12 @@ impl SafeFields {
     /// A field formatter for `policy`, as seen by a reader without clearance.
     ///
     /// ```
-    /// let fields = safeguard::log::SafeFields::new(&safeguard::policy::Policy::default());
+    /// // By value or by reference: `Policy` is an `Arc` inside.
+    /// let fields = safeguard::log::SafeFields::new(safeguard::policy::Policy::default());
     /// let _builder = tracing_subscriber::fmt().fmt_fields(fields);
     /// ```
-    pub fn new(policy: &Policy) -> Self {
+    pub fn new(policy: impl Borrow<Policy>) -> Self {
+        let policy = policy.borrow();
         Self {
             shared: Shared::new(policy),
         }
@@ -456,7 +458,8 @@ impl SafeJsonFields {
     /// let fields = safeguard::log::SafeJsonFields::new(&safeguard::policy::Policy::default());
     /// assert!(format!("{fields:?}").starts_with("SafeJsonFields"));
     /// ```
-    pub fn new(policy: &Policy) -> Self {
+    pub fn new(policy: impl Borrow<Policy>) -> Self {
+        let policy = policy.borrow();
         Self {
             shared: Shared::new(policy),
         }

@@ -53,6 +53,7 @@ mod format;
 mod scrub;
 mod writer;
 
+use std::borrow::Borrow;
 use std::io;
 
 use tracing_subscriber::filter::LevelFilter;
@@ -104,7 +105,7 @@ pub type JsonBuilder = SubscriberBuilder<SafeJsonFields, SafeJson, LevelFilter, 
 /// let out = logs.contents();
 /// assert!(out.contains("email=[REDACTED:personal] plan=\"pro\""), "{out}");
 /// ```
-pub fn text(policy: &Policy) -> TextBuilder {
+pub fn text(policy: impl Borrow<Policy>) -> TextBuilder {
     tracing_subscriber::fmt().fmt_fields(SafeFields::new(policy))
 }
 
@@ -119,7 +120,7 @@ pub fn text(policy: &Policy) -> TextBuilder {
 /// tracing::subscriber::with_default(subscriber, || tracing::info!(token = "t0k", "refreshed"));
 /// assert!(!logs.contents().contains("t0k"));
 /// ```
-pub fn json(policy: &Policy) -> JsonBuilder {
+pub fn json(policy: impl Borrow<Policy>) -> JsonBuilder {
     tracing_subscriber::fmt()
         .fmt_fields(SafeJsonFields::new(policy))
         .event_format(SafeJson::new())
@@ -138,7 +139,7 @@ pub fn json(policy: &Policy) -> JsonBuilder {
 /// tracing::subscriber::with_default(subscriber, || tracing::info!(password = "pw1", "x"));
 /// assert!(logs.contents().contains("password=[REDACTED:credential]"));
 /// ```
-pub fn text_layer<S>(policy: &Policy) -> Layer<S, SafeFields>
+pub fn text_layer<S>(policy: impl Borrow<Policy>) -> Layer<S, SafeFields>
 where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
 {
@@ -157,7 +158,7 @@ where
 /// tracing::subscriber::with_default(subscriber, || tracing::info!(ssn = "123-45-6789", "x"));
 /// assert!(!logs.contents().contains("123-45-6789"));
 /// ```
-pub fn json_layer<S>(policy: &Policy) -> Layer<S, SafeJsonFields, SafeJson>
+pub fn json_layer<S>(policy: impl Borrow<Policy>) -> Layer<S, SafeJsonFields, SafeJson>
 where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
 {

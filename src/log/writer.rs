@@ -1,6 +1,7 @@
 //! The last line of defense: a `MakeWriter` that scans every finished line, and a capture
 //! writer for tests and demos.
 
+use std::borrow::Borrow;
 use std::fmt;
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -72,7 +73,8 @@ impl<M> SafeWriter<M> {
     /// let w = safeguard::log::SafeWriter::new(&safeguard::policy::Policy::default(), std::io::stderr);
     /// let _subscriber = tracing_subscriber::fmt().with_writer(w).finish();
     /// ```
-    pub fn new(policy: &Policy, inner: M) -> Self {
+    pub fn new(policy: impl Borrow<Policy>, inner: M) -> Self {
+        let policy = policy.borrow();
         Self {
             inner,
             view: policy.view(None),
@@ -320,7 +322,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn run(chunks: &[&[u8]], max: usize) -> Vec<u8> {
-        let w = SafeWriter::new(&Policy::default(), ()).max_line(max);
+        let w = SafeWriter::new(Policy::default(), ()).max_line(max);
         let mut out = Vec::new();
         {
             let mut line = w.wrap(&mut out);
