@@ -14,7 +14,9 @@ use crate::policy::{ClassId, Policy, Rendered, View, canonicalize_into};
 ///
 /// Pairs cover what detectors cannot know is secret: `password=hunter2` in a query string,
 /// `password: "hunter2"` in a derived `Debug` (what `#[instrument]` records),
-/// `{"password":"hunter2"}` in a JSON body, `authorization: Bearer abc` in a header dump.
+/// `{"password":"hunter2"}` in a JSON body, `authorization: Bearer abc` in a header dump,
+/// `("password", "hunter2")` in a list of pairs. A classified value that is a structure
+/// (`credentials: Creds { .. }`, `token: Some("..")`) is redacted whole.
 ///
 /// ```
 /// use safeguard::policy::Policy;
@@ -287,6 +289,21 @@ fn value_span(text: &[u8], mut at: usize) -> Option<(usize, usize, usize)> {
     }
 }
 
+/// Whether the comma at `comma` follows a quoted name that opens a tuple: `("name",`.
+fn is_tuple_key(text: &[u8], comma: usize) -> bool {
+    let Some(close) = comma.checked_sub(1) else {
+        return false;
+    };
+    if text[close] != b'"' {
+        return false;
+    }
+    let mut start = close;
+    while start > 0 && is_key_byte(text[start - 1]) {
+        start -= 1;
+    }
+    start >= 2 && start < close && text[start - 1] == b'"' && text[start - 2] == b'('
+}
+
 /// Redacts the values of `name=value`, `name: value` and `"name": "value"` pairs whose name the
 /// policy classifies (a class the view does not reveal).
 pub(crate) fn redact_pairs<'a>(view: &View, text: &'a [u8]) -> Cow<'a, [u8]> {
@@ -296,11 +313,19 @@ pub(crate) fn redact_pairs<'a>(view: &View, text: &'a [u8]) -> Cow<'a, [u8]> {
     let mut canonical = Vec::new();
     let mut i = 0;
     while i < text.len() {
-        let Some(off) = text[i..].iter().position(|&b| b == b'=' || b == b':') else {
+        let Some(off) = text[i..]
+            .iter()
+            .position(|&b| matches!(b, b'=' | b':' | b','))
+        else {
             break;
         };
         let sep = i + off;
         i = sep + 1;
+        // A comma separates a pair only in a tuple of a quoted name and a value:
+        // `("password", "hunter2")` (header lists and pairs printed by `Debug`).
+        if text[sep] == b',' && !is_tuple_key(text, sep) {
+            continue;
+        }
         // `::` is a path separator (`std::io`), not a pair.
         if text[sep] == b':'
             && (text.get(sep + 1) == Some(&b':') || (sep > 0 && text[sep - 1] == b':'))
@@ -415,6 +440,11 @@ mod tests {
                 "password: [REDACTED:credential]",
             ),
             ("user.password=x", "user.password=[REDACTED:credential]"),
+            (
+                r#"[("password", "hunter2"), ("user", "bob")]"#,
+                r#"[("password", "[REDACTED:credential]"), ("user", "bob")]"#,
+            ),
+            ("a, b, password, c", "a, b, password, c"),
             (
                 r#"{"password":"unterminated"#,
                 r#"{"password":"[REDACTED:credential]"#,
