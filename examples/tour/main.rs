@@ -3,6 +3,7 @@
 //! Run it with `cargo run --example tour`. It starts its servers on ephemeral ports, sends real
 //! requests, prints what the client sees (and what the logs hold), and exits by itself.
 
+mod authz;
 mod csv;
 mod http;
 mod log;
@@ -12,6 +13,7 @@ mod policy;
 async fn main() -> Result<(), http::Error> {
     println!("safeguard tour: one policy, several layers, real HTTP on 127.0.0.1");
     policy::run().await?;
+    authz::run().await?;
     csv::run().await?;
     log::run().await?;
     println!("\nTour finished.");
