@@ -452,3 +452,59 @@ async fn trace_layer_uri_is_scrubbed() {
     );
     assert!(out.contains("page=3"), "{out}");
 }
+
+/// The recommended order with the real `Authorize` layer: the access log outside, the principal
+/// copied to the response by `ExposePrincipalLayer` inside; the API key header never logged.
+#[tokio::test]
+async fn access_log_outside_authorize_sees_the_principal() {
+    use http::Method;
+    use safeguard::authz::{ApiKeys, AuthorizeLayer, Requirement, RuleSet};
+    use safeguard::log::ExposePrincipalLayer;
+
+    let logs = Capture::new();
+    let subscriber = safeguard::log::text(Policy::default())
+        .with_ansi(false)
+        .with_writer(logs.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let rules = RuleSet::builder()
+        .rule(
+            "invoices.read",
+            Method::GET,
+            "/invoices/{id}",
+            Requirement::authenticated(),
+        )
+        .build()
+        .expect("rules");
+    let key = ApiKeys::generate_key().expect("randomness");
+    let keys = ApiKeys::new().with_key(&key, Principal::new("alice"));
+    let app = Router::new()
+        .route("/invoices/{id}", get(|| async { "invoice" }))
+        .layer(ExposePrincipalLayer)
+        .route_layer(AuthorizeLayer::new(rules, keys))
+        .layer(AccessLogLayer::new(Policy::default()).allow_header("x-api-key"));
+    let addr = common::serve(app).await;
+    let ok = common::get(addr, "/invoices/5521", &[("x-api-key", &key)]).await;
+    assert_eq!(ok.status, 200);
+    let denied = common::get(addr, "/invoices/5521", &[("x-api-key", "wrong-key-123")]).await;
+    assert_eq!(denied.status, 401);
+    let out = logs.contents();
+    let access: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("safeguard::access"))
+        .collect();
+    assert_eq!(access.len(), 2, "{out}");
+    assert!(
+        access[0].contains("principal=\"alice\"") && access[0].contains("status=200"),
+        "{out}"
+    );
+    assert!(access[0].contains("route=/invoices/{id}"), "{out}");
+    assert!(
+        !access[1].contains("principal=") && access[1].contains("status=401"),
+        "{out}"
+    );
+    assert!(
+        !out.contains(&key) && !out.contains("wrong-key-123") && !out.contains("5521"),
+        "{out}"
+    );
+}

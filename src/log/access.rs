@@ -81,9 +81,10 @@ struct Config {
 /// **Where it goes.** Outside `SanitizeErrors` and `Authorize` and inside `CompressionLayer`
 /// (it never touches bodies). With axum, add it with `Router::layer`, which runs it after
 /// routing, so `MatchedPath` is known. Because `Authorize` runs inside it, the principal it sets
-/// on the request is not visible to this layer; it is read from the **response** extensions
-/// (where the `Authorize` layer, or a handler, puts a `Principal` clone), and from the request
-/// extensions for users who authenticate in an outer layer.
+/// on the request is not visible to this layer; it is read from the **response** extensions,
+/// where [`ExposePrincipalLayer`] (added inside `Authorize`) or a handler puts a `Principal`
+/// clone, and else from the request extensions, for users who authenticate in an outer layer.
+/// Without either, `principal` is absent from the event.
 ///
 /// ```
 /// use std::convert::Infallible;
@@ -319,6 +320,109 @@ where
         let out = ready!(this.inner.poll(cx));
         if let Some(pending) = this.pending.take() {
             pending.finish(this.config, out.as_ref().ok());
+        }
+        Poll::Ready(out)
+    }
+}
+
+/// Copies the request's [`Principal`] into the response extensions, so that layers outside
+/// the one that authenticated (the access log, outside `Authorize`) can see who was served.
+/// Put it **inside** `Authorize` (with axum: `.layer(ExposePrincipalLayer)` before
+/// `.route_layer(AuthorizeLayer::..)`). A `Principal` the inner service already put in the
+/// response is kept. Response extensions never go over the wire.
+///
+/// ```
+/// use std::convert::Infallible;
+/// use http::{Request, Response};
+/// use safeguard::Principal;
+/// use safeguard::log::ExposePrincipalLayer;
+/// use tower::{ServiceBuilder, ServiceExt};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let svc = ServiceBuilder::new()
+///     .map_request(|mut req: Request<()>| {
+///         req.extensions_mut().insert(Principal::new("alice")); // what Authorize does
+///         req
+///     })
+///     .layer(ExposePrincipalLayer)
+///     .service_fn(|_req: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+/// let res = svc.oneshot(Request::new(())).await.unwrap();
+/// assert_eq!(res.extensions().get::<Principal>().map(|p| p.subject()), Some("alice"));
+/// # });
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExposePrincipalLayer;
+
+impl<S> Layer<S> for ExposePrincipalLayer {
+    type Service = ExposePrincipal<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ExposePrincipal { inner }
+    }
+}
+
+/// The middleware of [`ExposePrincipalLayer`].
+///
+/// ```
+/// use safeguard::log::{ExposePrincipal, ExposePrincipalLayer};
+/// use tower_layer::Layer;
+/// let svc: ExposePrincipal<()> = ExposePrincipalLayer.layer(());
+/// # let _ = svc;
+/// ```
+#[derive(Clone, Debug)]
+pub struct ExposePrincipal<S> {
+    inner: S,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ExposePrincipal<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ExposeFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let principal = req.extensions().get::<Principal>().cloned();
+        ExposeFuture {
+            inner: self.inner.call(req),
+            principal,
+        }
+    }
+}
+
+pin_project! {
+    /// Response future of [`ExposePrincipal`].
+    pub struct ExposeFuture<F> {
+        #[pin]
+        inner: F,
+        principal: Option<Principal>,
+    }
+}
+
+impl<F> fmt::Debug for ExposeFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExposeFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, B, E> Future for ExposeFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut out = ready!(this.inner.poll(cx));
+        if let (Ok(res), Some(principal)) = (&mut out, this.principal.take()) {
+            if res.extensions().get::<Principal>().is_none() {
+                res.extensions_mut().insert(principal);
+            }
         }
         Poll::Ready(out)
     }

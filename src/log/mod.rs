@@ -65,7 +65,8 @@ use tracing_subscriber::registry::LookupSpan;
 use crate::policy::Policy;
 
 pub use access::{
-    ACCESS_TARGET, AccessLog, AccessLogLayer, ResponseFuture, UNMATCHED, route_template,
+    ACCESS_TARGET, AccessLog, AccessLogLayer, ExposeFuture, ExposePrincipal, ExposePrincipalLayer,
+    ResponseFuture, UNMATCHED, route_template,
 };
 pub use format::{SafeFields, SafeJson, SafeJsonFields};
 pub use scrub::{scrub_bytes, scrub_str};
