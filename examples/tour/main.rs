@@ -6,6 +6,7 @@
 mod authz;
 mod csv;
 mod http;
+mod log;
 mod policy;
 mod redact;
 
@@ -16,6 +17,7 @@ async fn main() -> Result<(), http::Error> {
     authz::run().await?;
     redact::run().await?;
     csv::run().await?;
+    log::run().await?;
     println!("\nTour finished.");
     Ok(())
 }
