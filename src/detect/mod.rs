@@ -279,6 +279,31 @@ impl Rule {
             Rule::Custom(_) => true,
         }
     }
+
+    /// A cheap look at the bytes at `s`: `false` when this rule cannot match there. Saves an
+    /// anchored search per failed candidate on the hot path.
+    fn may_match_at(self, h: &[u8], s: usize) -> bool {
+        let at = |i: usize| h.get(s + i).copied().unwrap_or(0);
+        match self {
+            Rule::Ssn => (0..3).all(|i| at(i).is_ascii_digit()) && matches!(at(3), b'-' | b' '),
+            Rule::Card => at(0).is_ascii_digit() && matches!(at(1), b'0'..=b'9' | b' ' | b'-'),
+            Rule::Iban => at(2).is_ascii_digit() && at(3).is_ascii_digit(),
+            Rule::Aws => at(0) == b'A' && at(1).is_ascii_alphanumeric(),
+            _ => self.can_start(at(0)),
+        }
+    }
+
+    /// The longest span a match of this rule can produce, when bounded.
+    fn max_len(self) -> Option<usize> {
+        match self {
+            Rule::Aws => Some(20),
+            Rule::Ssn => Some(11),
+            Rule::Card => Some(19 + 18),
+            Rule::Iban => Some(4 + 2 * 30),
+            Rule::SsnKeyword => Some(64),
+            _ => None,
+        }
+    }
 }
 
 // The built-in patterns. `(?-u)`: ASCII classes and ASCII word boundaries, which keep the lazy
@@ -322,6 +347,8 @@ struct Inner {
     /// One pattern per detector, pattern id = index in `detectors`. `None` when nothing is on.
     regex: Option<Regex>,
     detectors: Vec<Detector>,
+    /// No custom detector: every pattern starts at a word boundary or a non-word byte.
+    all_built_in: bool,
 }
 
 fn syntax_config() -> syntax::Config {
@@ -347,6 +374,7 @@ impl Inner {
             return Ok(Self {
                 regex: None,
                 detectors,
+                all_built_in: true,
             });
         }
         let patterns: Vec<&str> = detectors.iter().map(|d| &*d.pattern).collect();
@@ -356,11 +384,13 @@ impl Inner {
                 .map(|d| d.kind.name())
                 .collect::<Vec<_>>()
                 .join(","),
-            message: e.to_string(),
+            message: e,
         })?;
+        let all_built_in = detectors.iter().all(|d| !matches!(d.rule, Rule::Custom(_)));
         Ok(Self {
             regex: Some(regex),
             detectors,
+            all_built_in,
         })
     }
 
@@ -374,12 +404,18 @@ impl Inner {
             let mut best: Option<(Range<usize>, usize)> = self
                 .confirm(primary, h, m.range())
                 .map(|span| (span, primary));
-            // Other detectors that also match at `s` may give a longer (or the only valid)
-            // finding: try each anchored at `s`, so ties are broken by rule, not by luck.
+            // Leftmost-first: detectors listed before `primary` do not match at `s`. Those after
+            // it may give a longer (or the only valid) finding: try them anchored at `s`, so
+            // ties follow the documented rule, not the automaton's preference.
             let first = h[s];
-            for (idx, det) in self.detectors.iter().enumerate() {
-                if idx == primary || !det.rule.can_start(first) {
+            for (idx, det) in self.detectors.iter().enumerate().skip(primary + 1) {
+                if !det.rule.may_match_at(h, s) {
                     continue;
+                }
+                if let (Some((b, _)), Some(max)) = (&best, det.rule.max_len()) {
+                    if b.start == s && b.end - s >= max {
+                        continue; // cannot be longer
+                    }
                 }
                 let Ok(pid) = PatternID::new(idx) else {
                     continue;
@@ -403,7 +439,14 @@ impl Inner {
                     span,
                 });
             }
-            pos = s + 1;
+            // Every built-in pattern starts at a word boundary (or with a non-word byte), so
+            // none can start inside the word that failed here: skip it. Custom patterns may,
+            // so with any of them only one byte is skipped.
+            pos = if self.all_built_in && is_word(first) {
+                s + h[s..].iter().take_while(|&&b| is_word(b)).count()
+            } else {
+                s + 1
+            };
         }
         None
     }
@@ -780,7 +823,11 @@ impl Scanner {
         }];
         let regex = compile(&[r"(?s-u)(?:.)+"]).ok();
         Self {
-            inner: Arc::new(Inner { regex, detectors }),
+            inner: Arc::new(Inner {
+                regex,
+                detectors,
+                all_built_in: false,
+            }),
         }
     }
 
