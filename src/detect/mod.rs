@@ -57,7 +57,8 @@ use std::ops::Range;
 use std::sync::{Arc, LazyLock};
 
 use base64::Engine as _;
-use regex_automata::meta::Regex;
+use regex_automata::meta::{Cache, Regex};
+use regex_automata::util::pool::Pool;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind, PatternID};
 
@@ -317,7 +318,7 @@ const AWS: &str =
 const EMAIL: &str = r"(?-u)\b[A-Za-z0-9_][A-Za-z0-9._%+-]{0,63}(?:@|%40)(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b";
 const SSN_KEYWORD: &str = r"(?-u)\b(?i:ssn|ss#|social[ _-]?sec(?:urity)?(?:[ _-]?(?:number|num|nr|no))?)[^A-Za-z0-9\r\n]{0,4}[0-9]{3}[- ]?[0-9]{2}[- ]?[0-9]{4}\b";
 const IBAN: &str = r"(?-u)\b[A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]){11,30}";
-const CARD: &str = r"(?-u)\b[0-9](?:[ -]?[0-9]){11,18}";
+const CARD: &str = r"(?-u)\b[2-6](?:[ -]?[0-9]){11,18}";
 const SSN: &str = r"(?-u)\b[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}\b";
 
 /// The built-in detectors: (kind, rule, pattern), in priority order. The SSN has two patterns.
@@ -343,9 +344,22 @@ struct Detector {
     pattern: Arc<str>,
 }
 
+type CacheFn = Box<
+    dyn Fn() -> Option<Cache> + Send + Sync + std::panic::RefUnwindSafe + std::panic::UnwindSafe,
+>;
+type CachePool = Pool<Option<Cache>, CacheFn>;
+
+/// `None` caches for a scanner with no detectors (it never searches).
+fn cache_pool(regex: Option<&Regex>) -> CachePool {
+    let regex = regex.cloned();
+    Pool::new(Box::new(move || regex.as_ref().map(Regex::create_cache)))
+}
+
 struct Inner {
     /// One pattern per detector, pattern id = index in `detectors`. `None` when nothing is on.
     regex: Option<Regex>,
+    /// Search caches, one per thread at a time; a scan holds one for all its searches.
+    caches: CachePool,
     detectors: Vec<Detector>,
     /// No custom detector: every pattern starts at a word boundary or a non-word byte.
     all_built_in: bool,
@@ -371,11 +385,7 @@ fn compile(patterns: &[&str]) -> Result<Regex, String> {
 impl Inner {
     fn build(detectors: Vec<Detector>) -> Result<Self, DetectError> {
         if detectors.is_empty() {
-            return Ok(Self {
-                regex: None,
-                detectors,
-                all_built_in: true,
-            });
+            return Ok(Self::new(None, detectors));
         }
         let patterns: Vec<&str> = detectors.iter().map(|d| &*d.pattern).collect();
         let regex = compile(&patterns).map_err(|e| DetectError::InvalidPattern {
@@ -386,19 +396,24 @@ impl Inner {
                 .join(","),
             message: e,
         })?;
+        Ok(Self::new(Some(regex), detectors))
+    }
+
+    fn new(regex: Option<Regex>, detectors: Vec<Detector>) -> Self {
         let all_built_in = detectors.iter().all(|d| !matches!(d.rule, Rule::Custom(_)));
-        Ok(Self {
-            regex: Some(regex),
+        Self {
+            caches: cache_pool(regex.as_ref()),
+            regex,
             detectors,
             all_built_in,
-        })
+        }
     }
 
     /// The first finding that starts at or after `pos`.
-    fn next_from(&self, h: &[u8], mut pos: usize) -> Option<Finding> {
-        let re = self.regex.as_ref()?;
+    fn next_from(&self, cache: &mut Option<Cache>, h: &[u8], mut pos: usize) -> Option<Finding> {
+        let (re, cache) = (self.regex.as_ref()?, cache.as_mut()?);
         while pos < h.len() {
-            let m = re.search(&Input::new(h).range(pos..))?;
+            let m = re.search_with(cache, &Input::new(h).range(pos..))?;
             let s = m.start();
             let primary = m.pattern().as_usize();
             let mut best: Option<(Range<usize>, usize)> = self
@@ -421,7 +436,7 @@ impl Inner {
                     continue;
                 };
                 let input = Input::new(h).range(s..).anchored(Anchored::Pattern(pid));
-                let Some(alt) = re.search(&input) else {
+                let Some(alt) = re.search_with(cache, &input) else {
                     continue;
                 };
                 if let Some(span) = self.confirm(idx, h, alt.range()) {
@@ -563,11 +578,11 @@ fn card_span(h: &[u8], r: Range<usize>) -> Option<Range<usize>> {
         let mut k = 0;
         for &(a, b) in g {
             for &d in &h[a..b] {
-                digits[k] = d;
+                digits[k] = d - b'0';
                 k += 1;
             }
         }
-        if validate::card(&digits[..k]) {
+        if validate::card_digits(&digits[..k]) {
             return Some(s..end);
         }
     }
@@ -823,11 +838,7 @@ impl Scanner {
         }];
         let regex = compile(&[r"(?s-u)(?:.)+"]).ok();
         Self {
-            inner: Arc::new(Inner {
-                regex,
-                detectors,
-                all_built_in: false,
-            }),
+            inner: Arc::new(Inner::new(regex, detectors)),
         }
     }
 
@@ -881,8 +892,10 @@ impl Scanner {
     /// ```
     pub fn find_iter<'h>(&'h self, haystack: &'h [u8]) -> impl Iterator<Item = Finding> + 'h {
         let mut pos = 0;
+        // One cache for the whole scan instead of one pool round-trip per search.
+        let mut cache = self.inner.caches.get();
         std::iter::from_fn(move || {
-            let f = self.inner.next_from(haystack, pos)?;
+            let f = self.inner.next_from(&mut cache, haystack, pos)?;
             pos = f.span.end;
             Some(f)
         })
@@ -897,7 +910,8 @@ impl Scanner {
     /// assert!(!s.contains_any(b"2024-01-15T10:23:45Z GET /health 200 order=1234567890123456"));
     /// ```
     pub fn contains_any(&self, haystack: &[u8]) -> bool {
-        self.inner.next_from(haystack, 0).is_some()
+        let mut cache = self.inner.caches.get();
+        self.inner.next_from(&mut cache, haystack, 0).is_some()
     }
 
     /// Copies the haystack, letting `replace` write what goes in place of each finding (it gets
