@@ -3,6 +3,7 @@
 //! Run it with `cargo run --example tour`. It starts its servers on ephemeral ports, sends real
 //! requests, prints what the client sees (and what the logs hold), and exits by itself.
 
+mod detect;
 mod http;
 mod policy;
 
@@ -10,6 +11,7 @@ mod policy;
 async fn main() -> Result<(), http::Error> {
     println!("safeguard tour: one policy, several layers, real HTTP on 127.0.0.1");
     policy::run().await?;
+    detect::run().await?;
     println!("\nTour finished.");
     Ok(())
 }
