@@ -8,10 +8,10 @@
 //! | detector | finds | validated by |
 //! |---|---|---|
 //! | [`PaymentCard`](DetectorKind::PaymentCard) | 12–19 digits, bare or grouped by spaces or dashes (`4111-1111-1111-1111`, `3782 822463 10005`) | issuer prefix and length per scheme ([`validate::card_scheme`]), Luhn |
-//! | [`UsSsn`](DetectorKind::UsSsn) | `123-45-6789`, `123 45 6789`; nine bare digits only right after a keyword (`ssn=123456789`, `"socialSecurityNumber": "…"`) | no `000`/`666`/`9xx` area, no `00` group, no `0000` serial |
+//! | [`UsSsn`](DetectorKind::UsSsn) | `123-45-6789`, `123 45 6789`; nine bare digits only right after a keyword (`ssn=123456789`, `SSN is 123456789`, `"socialSecurityNumber": "…"`) | no `000`/`666`/`9xx` area, no `00` group, no `0000` serial |
 //! | [`Email`](DetectorKind::Email) | `first.last+tag@mail.example.co.uk`, also `%40`-encoded in URLs | domain needs a dot and a letter TLD; asset names like `logo@2x.png` are skipped |
-//! | [`Jwt`](DetectorKind::Jwt) | three (or five, JWE) base64url parts, the first starting `eyJ`; also after `%3D` in URLs | the header decodes to a JSON object |
-//! | [`BearerToken`](DetectorKind::BearerToken) | the token after `Bearer ` (the word `Bearer` stays) | at least 8 characters, not a plain word |
+//! | [`Jwt`](DetectorKind::Jwt) | three (or five, JWE) base64url parts, the first starting `eyJ`; also URL-encoded after `%3D` or `%20` | the header decodes to a JSON object |
+//! | [`BearerToken`](DetectorKind::BearerToken) | the token after `Bearer ` (also `Bearer%20…` in URLs; the word `Bearer` stays) | at least 8 characters, not a plain word; a token that is a JWT is reported as [`Jwt`](DetectorKind::Jwt) |
 //! | [`AwsAccessKeyId`](DetectorKind::AwsAccessKeyId) | `AKIA`, `ASIA`, `AROA`, … followed by 16 upper-case letters or digits | exact length, word boundaries |
 //! | [`PemPrivateKey`](DetectorKind::PemPrivateKey) | the whole block from `-----BEGIN … PRIVATE KEY-----` to its `-----END …-----` | a block with no END is redacted through its base64 body (fail closed) |
 //! | [`Iban`](DetectorKind::Iban) | `DE89 3704 0044 0532 0130 00`, `gb82west12345698765432` | country code and that country's length, ISO 13616 mod-97 |
@@ -22,6 +22,10 @@
 //!   `123-45-6789-01`) is one longer identifier, not a card or an SSN.
 //! * Nine bare digits are an SSN only after a keyword (`ssn`, `ss#`, `social security number`):
 //!   without context they are far more often order ids, phone numbers or timestamps.
+//! * Cards right after `+` (phone numbers) or after `-` and a letter or digit (UUID and id tails)
+//!   are skipped, as is a space-grouped card whose preceding group is a short token with a digit
+//!   (`ES10 5649 8156 3073 8422 0000`: the tail of an IBAN or a numeric table). Card numbers
+//!   start with 2–6 (every scheme in [`validate::CardScheme`]).
 //! * Grouped cards must use one separator and a real layout (4-4-4-4, 4-4-4-4-3, 4-6-5, 4-6-4);
 //!   grouped IBANs must use groups of four.
 //!
@@ -311,12 +315,12 @@ impl Rule {
 // DFA on its fast path for any input bytes. Every pattern but the bearer/JWT bodies has a bounded
 // length, so a failed candidate costs a bounded amount of re-scanning.
 const PEM: &str = r"(?-u)-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----";
-const BEARER: &str = r"(?-u)\b(?i:bearer)[ \t]+[A-Za-z0-9._~+/-]+=*";
-const JWT: &str = r"(?-u)(?:\b|%3[Dd])eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*";
+const BEARER: &str = r"(?-u)\b(?i:bearer)(?:[ \t]+|%20|\+)[A-Za-z0-9._~+/-]+=*";
+const JWT: &str = r"(?-u)(?:\b|%3[Dd]|%20)eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*";
 const AWS: &str =
     r"(?-u)\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ASCA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b";
 const EMAIL: &str = r"(?-u)\b[A-Za-z0-9_][A-Za-z0-9._%+-]{0,63}(?:@|%40)(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b";
-const SSN_KEYWORD: &str = r"(?-u)\b(?i:ssn|ss#|social[ _-]?sec(?:urity)?(?:[ _-]?(?:number|num|nr|no))?)[^A-Za-z0-9\r\n]{0,4}[0-9]{3}[- ]?[0-9]{2}[- ]?[0-9]{4}\b";
+const SSN_KEYWORD: &str = r"(?-u)\b(?i:ssn|ss#|social[ _-]?sec(?:urity)?(?:[ _-]?(?:number|num|nr|no))?)[^A-Za-z0-9\r\n]{0,4}(?:(?i:is|was|number|num|no|nr)[^A-Za-z0-9\r\n]{1,4})?[0-9]{3}[- ]?[0-9]{2}[- ]?[0-9]{4}\b";
 const IBAN: &str = r"(?-u)\b[A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]){11,30}";
 const CARD: &str = r"(?-u)\b[2-6](?:[ -]?[0-9]){11,18}";
 const SSN: &str = r"(?-u)\b[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}\b";
@@ -363,6 +367,8 @@ struct Inner {
     detectors: Vec<Detector>,
     /// No custom detector: every pattern starts at a word boundary or a non-word byte.
     all_built_in: bool,
+    /// Index of the JWT detector, when on.
+    jwt: Option<usize>,
 }
 
 fn syntax_config() -> syntax::Config {
@@ -401,11 +407,13 @@ impl Inner {
 
     fn new(regex: Option<Regex>, detectors: Vec<Detector>) -> Self {
         let all_built_in = detectors.iter().all(|d| !matches!(d.rule, Rule::Custom(_)));
+        let jwt = detectors.iter().position(|d| matches!(d.rule, Rule::Jwt));
         Self {
             caches: cache_pool(regex.as_ref()),
             regex,
             detectors,
             all_built_in,
+            jwt,
         }
     }
 
@@ -446,7 +454,15 @@ impl Inner {
                     });
                 }
             }
-            if let Some((span, idx)) = best {
+            if let Some((span, mut idx)) = best {
+                // A bearer token that is a JWT is reported as the more specific kind.
+                if matches!(self.detectors[idx].rule, Rule::Bearer) {
+                    if let Some(jwt) = self.jwt {
+                        if is_whole_jwt(h, &span) {
+                            idx = jwt;
+                        }
+                    }
+                }
                 let det = &self.detectors[idx];
                 return Some(Finding {
                     kind: det.kind.clone(),
@@ -513,7 +529,11 @@ fn continued_before(h: &[u8], s: usize, sep: u8) -> bool {
 
 fn card_span(h: &[u8], r: Range<usize>) -> Option<Range<usize>> {
     let s = r.start;
-    if continued_before(h, s, b'-') {
+    // `+4915123456789` is a phone number; `a716-446655440000` the tail of a UUID or id.
+    let before = |i: usize| s.checked_sub(i).map(|i| h[i]);
+    if before(1) == Some(b'+')
+        || before(1) == Some(b'-') && before(2).is_some_and(|b| b.is_ascii_alphanumeric())
+    {
         return None;
     }
     // Split the candidate into digit groups; the regex guarantees single separators between
@@ -554,8 +574,10 @@ fn card_span(h: &[u8], r: Range<usize>) -> Option<Range<usize>> {
             .rev()
             .take_while(|b| b.is_ascii_alphanumeric())
             .count();
-        let token = &h[s - 1 - token..s - 1];
-        if token.len() <= 4 && token.iter().any(u8::is_ascii_digit) {
+        let token_start = s - 1 - token;
+        let token = &h[token_start..s - 1];
+        let standalone = token_start == 0 || h[token_start - 1] == b' ';
+        if standalone && token.len() <= 4 && token.iter().any(u8::is_ascii_digit) {
             return None;
         }
     }
@@ -700,13 +722,32 @@ fn jwt_span(h: &[u8], r: Range<usize>) -> Option<Range<usize>> {
     Some(start..end)
 }
 
+/// Whether `span` is exactly one JWT (three or five base64url parts, valid header).
+fn is_whole_jwt(h: &[u8], span: &Range<usize>) -> bool {
+    let v = &h[span.clone()];
+    let dots = v.iter().filter(|&&b| b == b'.').count();
+    v.starts_with(b"eyJ")
+        && (dots == 2 || dots == 4)
+        && v.iter().all(|&b| is_b64url(b) || b == b'.')
+        && jwt_span(h, span.clone()) == Some(span.clone())
+}
+
 fn bearer_span(h: &[u8], r: Range<usize>) -> Option<Range<usize>> {
-    let token_start = r.start
-        + 6
-        + h[r.start + 6..r.end]
-            .iter()
-            .take_while(|b| b.is_ascii_whitespace())
-            .count();
+    // After `Bearer`: blanks, or `%20` / `+` when the header value sits URL-encoded in a URL.
+    let mut token_start = r.start + 6;
+    loop {
+        let rest = &h[token_start..r.end];
+        if rest.starts_with(b"%20") {
+            token_start += 3;
+        } else if rest
+            .first()
+            .is_some_and(|&b| b == b' ' || b == b'\t' || b == b'+')
+        {
+            token_start += 1;
+        } else {
+            break;
+        }
+    }
     let token = &h[token_start..r.end];
     let plain_word = token.iter().all(u8::is_ascii_alphabetic) && token.len() < 20;
     (token.len() >= 8 && !plain_word).then_some(token_start..r.end)

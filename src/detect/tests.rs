@@ -57,6 +57,9 @@ fn card_false_positives() {
         "call +1 415-555-0132 or 1-800-555-0199",
         "2024-01-15 10:23:45.123456 INFO",
         "4111 11111111 1111", // odd grouping
+        "call +4915123456789 now",
+        "id=a716-446655440000 5018",
+        "uuid 550e8400-e29b-41d4-a716-501800000007",
     ] {
         assert_eq!(kinds(text), vec![], "{text}");
     }
@@ -71,6 +74,14 @@ fn ssn_rules() {
     assert_eq!(
         one("a 078 05 1120 b"),
         Some((DetectorKind::UsSsn, "078 05 1120".into()))
+    );
+    assert_eq!(
+        one("SSN is 123456789."),
+        Some((DetectorKind::UsSsn, "123456789".into()))
+    );
+    assert_eq!(
+        one("ss# 123 45 6789"),
+        Some((DetectorKind::UsSsn, "123 45 6789".into()))
     );
     assert_eq!(
         one("SSN: 123456789"),
@@ -147,10 +158,33 @@ fn tokens_and_keys() {
         one(&format!("/cb?t%3D{JWT_TOKEN}")),
         Some((DetectorKind::Jwt, JWT_TOKEN.to_owned()))
     );
+    // A bearer token that is a JWT is reported as a JWT (the more specific kind)...
     assert_eq!(
         one(&format!("Authorization: Bearer {JWT_TOKEN}")),
-        Some((DetectorKind::BearerToken, JWT_TOKEN.to_owned()))
+        Some((DetectorKind::Jwt, JWT_TOKEN.to_owned()))
     );
+    // ...unless the JWT detector is off.
+    let s = Scanner::builder()
+        .disable(DetectorKind::Jwt)
+        .build()
+        .unwrap();
+    let text = format!("Authorization: Bearer {JWT_TOKEN}");
+    let f = s.find(text.as_bytes());
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].kind, DetectorKind::BearerToken);
+    assert_eq!(&text[f[0].span.clone()], JWT_TOKEN);
+    assert_eq!(
+        one("/cb?authorization=Bearer%20sk_live_4eC39HqLyjWDarjtT1zdp7dc&x=1"),
+        Some((
+            DetectorKind::BearerToken,
+            "sk_live_4eC39HqLyjWDarjtT1zdp7dc".into()
+        ))
+    );
+    assert_eq!(
+        one(&format!("?auth=Bearer%20{JWT_TOKEN}")),
+        Some((DetectorKind::Jwt, JWT_TOKEN.to_owned()))
+    );
+    assert_eq!(kinds("token_type=Bearer&expires_in=3600"), vec![]);
     assert_eq!(
         one("authorization: bearer 0123abcd.efgh/ij+kl=="),
         Some((DetectorKind::BearerToken, "0123abcd.efgh/ij+kl==".into()))
@@ -258,6 +292,10 @@ fn overlaps_resolved() {
     // Space-grouped runs that merely contain a Luhn-valid stretch are not cards.
     assert_eq!(kinds("12 4111 1111 1111 1111"), vec![]);
     assert_eq!(kinds("ES10 5649 8156 3073 8422 0001"), vec![]);
+    assert_eq!(
+        kinds("10:00:00 4111 1111 1111 1111"),
+        vec![(DetectorKind::PaymentCard, "4111 1111 1111 1111".into())]
+    );
     assert_eq!(
         kinds("Visa 4111 1111 1111 1111"),
         vec![(DetectorKind::PaymentCard, "4111 1111 1111 1111".into())]
