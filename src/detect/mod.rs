@@ -478,6 +478,15 @@ impl Inner {
             } else {
                 s + 1
             };
+            // A JWT whose header failed: every `eyJ` inside that header shares its payload and
+            // would make the automaton re-read it (quadratic on `eyJ-eyJ-....x.y`). Skip the
+            // header; a value starting inside a base64url run that opens with `eyJ` and goes
+            // on with `.payload.signature` is not given up lightly, but it is given up.
+            if matches!(self.detectors[primary].rule, Rule::Jwt) {
+                if let Some(dot) = h[s..m.end()].iter().position(|&b| b == b'.') {
+                    pos = pos.max(s + dot);
+                }
+            }
         }
         None
     }
@@ -753,31 +762,37 @@ fn bearer_span(h: &[u8], r: Range<usize>) -> Option<Range<usize>> {
     (token.len() >= 8 && !plain_word).then_some(token_start..r.end)
 }
 
-/// How far after the BEGIN line the END line is looked for.
+/// How far past an odd byte in a PEM body the END line is still looked for.
 const MAX_PEM_BLOCK: usize = 64 * 1024;
 
 static PEM_END: LazyLock<Option<regex::bytes::Regex>> = LazyLock::new(|| {
-    regex::bytes::Regex::new(r"(?-u)-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----").ok()
+    regex::bytes::Regex::new(r"(?-u)\A-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----").ok()
 });
 
+/// Bytes of a PEM body: base64, `Proc-Type:`/`DEK-Info:` headers, raw or escaped newlines.
+fn is_pem_body(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"+/=\\:,- \t\r\n".contains(&b)
+}
+
 fn pem_span(h: &[u8], r: Range<usize>) -> Option<Range<usize>> {
-    let limit = h.len().min(r.end.saturating_add(MAX_PEM_BLOCK));
-    let window = &h[r.end..limit];
-    if let Some(end) = PEM_END.as_ref().and_then(|re| re.find(window)) {
-        return Some(r.start..r.end + end.end());
-    }
-    // No END line (truncated key, or one longer than the limit): fail closed and take the
-    // base64 body with its headers (`Proc-Type:`, `DEK-Info:`) and escaped newlines.
+    let end_line = |at: usize| {
+        let window = &h[at..h.len().min(at + 80)];
+        PEM_END.as_ref()?.find(window).map(|m| at + m.end())
+    };
+    // Each byte is read once: the body stops at the first `-----`, which is the END line or,
+    // for a truncated key, the start of whatever follows.
     let mut end = r.end;
-    while end < limit {
-        let b = h[end];
-        let body = b.is_ascii_alphanumeric() || b"+/=\\:,- \t\r\n".contains(&b);
-        if !body || h[end..].starts_with(b"-----") {
-            break;
-        }
+    while end < h.len() && is_pem_body(h[end]) && !h[end..].starts_with(b"-----") {
         end += 1;
     }
-    Some(r.start..end)
+    if h[end..].starts_with(b"-----") {
+        return Some(r.start..end_line(end).unwrap_or(end));
+    }
+    // A byte no PEM body holds (unusual escaping): the END line may still come before the next
+    // `-----`. If not, fail closed with the body read so far.
+    let limit = h.len().min(end + MAX_PEM_BLOCK);
+    let next = h[end..limit].windows(5).position(|w| w == b"-----");
+    Some(r.start..next.and_then(|p| end_line(end + p)).unwrap_or(end))
 }
 
 fn iban_span(h: &[u8], r: Range<usize>) -> Option<Range<usize>> {

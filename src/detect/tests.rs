@@ -206,6 +206,14 @@ fn tokens_and_keys() {
     let f = Scanner::new().find(escaped.as_bytes());
     assert_eq!(f.len(), 1);
     assert!(escaped[f[0].span.clone()].ends_with("-----END PRIVATE KEY-----"));
+    let xml = "<k>-----BEGIN EC PRIVATE KEY-----&#10;MHcCAQEE&#10;-----END EC PRIVATE KEY-----</k>";
+    assert_eq!(
+        one(xml),
+        Some((
+            DetectorKind::PemPrivateKey,
+            xml[3..xml.len() - 4].to_owned()
+        ))
+    );
     // No END line: the body is still taken.
     let cut = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\nAAAA";
     assert_eq!(one(cut), Some((DetectorKind::PemPrivateKey, cut.into())));
@@ -312,8 +320,21 @@ fn edge_inputs() {
     assert_eq!(s.find(&big).len(), 1);
     let words = "ab12cdefghijklmnop-".repeat(50_000);
     assert!(s.find(words.as_bytes()).is_empty());
-    let jwtish = "eyJ-".repeat(100_000) + "a.b.c";
-    let _ = s.find(jwtish.as_bytes());
+    // Inputs built to make a scanner re-read text after each failed candidate: each must
+    // finish in linear time (this test would take minutes otherwise).
+    for (chain, n) in [
+        ("eyJ-", 50_000),
+        ("4111 ", 20_000),
+        ("4111-", 20_000),
+        ("DE89 ", 20_000),
+        ("Bearer ", 20_000),
+        ("-----BEGIN PRIVATE KEY-----\n", 5_000),
+        ("ab12cdefghijklmnopq.", 10_000),
+    ] {
+        let text = chain.repeat(n) + "a.bb.cc";
+        let found = s.find(text.as_bytes());
+        assert!(found.windows(2).all(|w| w[0].span.end <= w[1].span.start));
+    }
     let at = "a.".repeat(100_000) + "@";
     let _ = s.find(at.as_bytes());
 }
