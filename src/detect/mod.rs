@@ -1188,7 +1188,9 @@ impl ScannerBuilder {
 
     /// Adds a detector for `pattern` (regex syntax of the `regex` crate, matched on bytes;
     /// `(?i)`, `\b`, classes as usual). Findings carry `class` and kind
-    /// `DetectorKind::Custom(name)`.
+    /// `DetectorKind::Custom(name)`. Unicode mode is on by default; `(?-u:\b)` and ASCII
+    /// classes keep the scan on the fast lazy-DFA path for non-ASCII text. Keep custom patterns
+    /// bounded in length: a failed candidate is re-scanned from its next byte.
     ///
     /// ```
     /// use safeguard::detect::{DetectError, Scanner};

@@ -597,3 +597,37 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn scanner_is_shareable() {
+    fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+    assert_send_sync::<Scanner>();
+    let s = Scanner::new();
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let s = s.clone();
+            std::thread::spawn(move || s.find(format!("{i} a{i}@example.com").as_bytes()).len())
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), 1);
+    }
+    assert!(format!("{s:?}").contains("payment_card"));
+}
+
+#[test]
+fn redact_str_keeps_utf8_with_byte_patterns() {
+    // A custom byte pattern that matches the second byte of `©` (C2 A9) only.
+    let s = Scanner::builder()
+        .none()
+        .custom("tail", r"(?-u)\xA9", DataClass::Internal)
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(s.find("a©b".as_bytes())[0].span, 2..3);
+    assert_eq!(s.redact_str("a©b"), "a[REDACTED:internal]b");
+    assert_eq!(
+        s.redact("a©b".as_bytes()).as_ref(),
+        b"a\xC2[REDACTED:internal]b"
+    );
+}
