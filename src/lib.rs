@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod audit;
 pub mod class;
 pub mod detect;
 pub mod keys;

@@ -55,10 +55,16 @@ pub async fn send(
     for (name, value) in headers {
         req = req.header(*name, *value);
     }
-    let res = client.request(req.body(Full::new(Bytes::from_static(body.as_bytes())))?).await?;
+    let res = client
+        .request(req.body(Full::new(Bytes::from_static(body.as_bytes())))?)
+        .await?;
     let (parts, body) = res.into_parts();
     let body = body.collect().await?.to_bytes();
-    Ok(Reply { status: parts.status, headers: parts.headers, body })
+    Ok(Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    })
 }
 
 /// Prints a request and its response the way the tour shows them.

@@ -3,6 +3,8 @@
 //! Run it with `cargo run --example tour`. It starts its servers on ephemeral ports, sends real
 //! requests, prints what the client sees (and what the logs hold), and exits by itself.
 
+mod authz;
+mod csv;
 mod detect;
 mod http;
 mod policy;
@@ -12,6 +14,8 @@ async fn main() -> Result<(), http::Error> {
     println!("safeguard tour: one policy, several layers, real HTTP on 127.0.0.1");
     policy::run().await?;
     detect::run().await?;
+    authz::run().await?;
+    csv::run().await?;
     println!("\nTour finished.");
     Ok(())
 }
