@@ -5,6 +5,7 @@
 
 mod authz;
 mod csv;
+mod detect;
 mod http;
 mod log;
 mod policy;
@@ -14,6 +15,7 @@ mod redact;
 async fn main() -> Result<(), http::Error> {
     println!("safeguard tour: one policy, several layers, real HTTP on 127.0.0.1");
     policy::run().await?;
+    detect::run().await?;
     authz::run().await?;
     redact::run().await?;
     csv::run().await?;
