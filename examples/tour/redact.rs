@@ -1,5 +1,7 @@
 //! Tour stop: RedactResponse. One endpoint, three callers, three views of the same record.
 
+use std::sync::{Arc, Mutex};
+
 use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
@@ -38,13 +40,19 @@ async fn authenticate(mut req: Request, next: Next) -> Response {
 /// Runs the stop.
 pub async fn run() -> Result<(), super::http::Error> {
     heading("RedactResponse: one endpoint, redacted per caller");
-    let layer = RedactResponseLayer::new(Policy::default()).on_complete(|report: &Report| {
+    // The hook runs when the body ends, before the client has read it: keep the line, print it
+    // after the response.
+    let audit = Arc::new(Mutex::new(String::new()));
+    let sink = audit.clone();
+    let layer = RedactResponseLayer::new(Policy::default()).on_complete(move |report: &Report| {
         let t = report.tally();
-        println!(
-            "    (audit: {} redacted, {} revealed)",
-            t.redacted(),
-            t.revealed()
-        );
+        if let Ok(mut line) = sink.lock() {
+            *line = format!(
+                "    (on_complete: {} redacted, {} revealed)",
+                t.redacted(),
+                t.revealed()
+            );
+        }
     });
     let app = Router::new()
         .route(
@@ -78,6 +86,9 @@ pub async fn run() -> Result<(), super::http::Error> {
     ] {
         let reply = send(addr, "GET", "/customers/42", headers, "").await?;
         show(who, "GET", "/customers/42", &reply);
+        if let Ok(line) = audit.lock() {
+            println!("{line}");
+        }
     }
     let reply = send(addr, "GET", "/broken", &[], "").await?;
     show(
