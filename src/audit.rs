@@ -182,6 +182,170 @@ impl AuditSink for TracingSink {
     }
 }
 
+/// Turns the `Authorize` layer's decision events into audit events (kind `decision`).
+///
+/// ```
+/// use safeguard::audit::{AuditEvent, AuditDecisions};
+/// use safeguard::authz::DecisionSink;
+/// use std::sync::{Arc, Mutex};
+///
+/// let seen = Arc::new(Mutex::new(Vec::<AuditEvent>::new()));
+/// let sink = { let seen = seen.clone(); move |e: &AuditEvent| seen.lock().unwrap().push(e.clone()) };
+/// let decisions = AuditDecisions::new(sink); // pass to AuthorizeLayer::sink(..)
+/// # let _ = &decisions;
+/// ```
+#[cfg(feature = "authorize")]
+#[derive(Debug)]
+pub struct AuditDecisions<A> {
+    sink: std::sync::Arc<A>,
+}
+
+#[cfg(feature = "authorize")]
+impl<A> Clone for AuditDecisions<A> {
+    fn clone(&self) -> Self {
+        Self {
+            sink: self.sink.clone(),
+        }
+    }
+}
+
+#[cfg(feature = "authorize")]
+impl<A: AuditSink> AuditDecisions<A> {
+    /// Wraps an audit sink.
+    ///
+    /// ```
+    /// let d = safeguard::audit::AuditDecisions::new(safeguard::audit::TracingSink);
+    /// # let _ = d;
+    /// ```
+    pub fn new(sink: A) -> Self {
+        Self {
+            sink: std::sync::Arc::new(sink),
+        }
+    }
+}
+
+#[cfg(feature = "authorize")]
+impl From<&crate::authz::DecisionEvent<'_>> for AuditEvent {
+    fn from(e: &crate::authz::DecisionEvent<'_>) -> Self {
+        let time_ms = e
+            .time
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let mut event = AuditEvent::new("decision")
+            .action(format!("{} {}", e.method, e.route.unwrap_or("<unmatched>")))
+            .outcome(e.decision.as_str())
+            .detail("reason", e.reason.as_str())
+            .detail("elapsed_ns", e.elapsed_ns);
+        event.time_ms = time_ms;
+        if let Some(rule) = e.rule {
+            event = event.detail("rule", rule);
+        }
+        if e.status != 0 {
+            event = event.detail("status", e.status);
+        }
+        if let Some(principal) = e.principal {
+            event = event.principal(principal);
+        }
+        event
+    }
+}
+
+#[cfg(feature = "authorize")]
+impl<A: AuditSink> crate::authz::DecisionSink for AuditDecisions<A> {
+    fn record(&self, event: &crate::authz::DecisionEvent<'_>) {
+        self.sink.record(&AuditEvent::from(event));
+    }
+}
+
+/// Turns `RedactResponse` reports into audit events (kind `disclosure`): per class, how many
+/// values were redacted and how many revealed, and how the body ended. Counts only, never values.
+///
+/// ```
+/// use safeguard::audit::{AuditDisclosures, AuditEvent};
+/// use safeguard::policy::Policy;
+/// use safeguard::response::RedactResponseLayer;
+///
+/// let policy = Policy::default();
+/// let sink = |e: &AuditEvent| println!("{}", serde_json::to_string(e).unwrap());
+/// let layer = RedactResponseLayer::new(policy.clone())
+///     .on_complete(AuditDisclosures::new(sink, policy));
+/// # let _ = layer;
+/// ```
+#[cfg(feature = "redact")]
+#[derive(Debug)]
+pub struct AuditDisclosures<A> {
+    sink: std::sync::Arc<A>,
+    policy: crate::policy::Policy,
+}
+
+#[cfg(feature = "redact")]
+impl<A> Clone for AuditDisclosures<A> {
+    fn clone(&self) -> Self {
+        Self {
+            sink: self.sink.clone(),
+            policy: self.policy.clone(),
+        }
+    }
+}
+
+#[cfg(feature = "redact")]
+impl<A: AuditSink> AuditDisclosures<A> {
+    /// Wraps an audit sink; `policy` names the classes in the counts.
+    ///
+    /// ```
+    /// let d = safeguard::audit::AuditDisclosures::new(
+    ///     safeguard::audit::TracingSink,
+    ///     safeguard::policy::Policy::default(),
+    /// );
+    /// # let _ = d;
+    /// ```
+    pub fn new(sink: A, policy: crate::policy::Policy) -> Self {
+        Self {
+            sink: std::sync::Arc::new(sink),
+            policy,
+        }
+    }
+
+    /// The audit event for one report.
+    ///
+    /// ```
+    /// use safeguard::audit::{AuditDisclosures, TracingSink};
+    /// use safeguard::response::Report;
+    /// let d = AuditDisclosures::new(TracingSink, safeguard::policy::Policy::default());
+    /// let event = d.event(&Report::default());
+    /// assert_eq!(event.kind, "disclosure");
+    /// assert_eq!(event.outcome.as_deref(), Some("incomplete"));
+    /// ```
+    pub fn event(&self, report: &crate::response::Report) -> AuditEvent {
+        use crate::response::Outcome;
+        let outcome = match report.outcome() {
+            Outcome::Complete => "complete",
+            Outcome::Refused(_) => "refused",
+            Outcome::Aborted(_) => "aborted",
+            Outcome::PassedThrough => "passed_through",
+            _ => "incomplete",
+        };
+        let mut event = AuditEvent::new("disclosure").outcome(outcome);
+        for (class, redacted, revealed) in report.tally().summary(&self.policy) {
+            event = event
+                .detail(format!("{class}.redacted"), redacted)
+                .detail(format!("{class}.revealed"), revealed);
+        }
+        if report.oversized() > 0 {
+            event = event.detail("oversized", report.oversized());
+        }
+        event
+    }
+}
+
+#[cfg(feature = "redact")]
+impl<A: AuditSink> crate::response::OnComplete for AuditDisclosures<A> {
+    fn on_complete(self, report: &crate::response::Report) {
+        self.sink.record(&self.event(report));
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Sealed {
     seq: u64,

@@ -1,5 +1,7 @@
 //! Tour stop: a CSV export with hostile cells, raw and through `CsvExport`.
 
+use std::sync::{Arc, Mutex};
+
 use axum::Router;
 use axum::http::header;
 use axum::routing::get;
@@ -19,15 +21,19 @@ const EXPORT: &str = "id,name,comment\r\n\
 /// Runs the stop.
 pub async fn run() -> Result<(), Error> {
     heading("CsvExport: spreadsheet formulas neutralized as the export streams");
+    let summary = Arc::new(Mutex::new(String::new()));
+    let sink = summary.clone();
     let handler = || async { ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], EXPORT) };
     let app = Router::new().route("/raw/export.csv", get(handler)).merge(
         Router::new()
             .route("/export.csv", get(handler))
-            .layer(CsvExportLayer::new().on_end(|s: &ExportSummary| {
-                println!(
-                    "    (on_end: {} of {} cells neutralized)",
-                    s.neutralized, s.cells
-                )
+            .layer(CsvExportLayer::new().on_end(move |s: &ExportSummary| {
+                if let Ok(mut line) = sink.lock() {
+                    *line = format!(
+                        "    (on_end: {} of {} cells neutralized)",
+                        s.neutralized, s.cells
+                    );
+                }
             })),
     );
     let addr = serve(app).await?;
@@ -47,5 +53,8 @@ pub async fn run() -> Result<(), Error> {
         safe.headers.get("x-content-type-options"),
         safe.headers.get("content-length")
     );
+    if let Ok(line) = summary.lock() {
+        println!("{line}");
+    }
     Ok(())
 }

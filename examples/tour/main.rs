@@ -5,17 +5,23 @@
 
 mod authz;
 mod csv;
+mod detect;
 mod errors;
 mod http;
+mod log;
 mod policy;
+mod redact;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), http::Error> {
     println!("safeguard tour: one policy, several layers, real HTTP on 127.0.0.1");
     policy::run().await?;
+    detect::run().await?;
     authz::run().await?;
+    redact::run().await?;
     csv::run().await?;
     errors::run().await?;
+    log::run().await?;
     println!("\nTour finished.");
     Ok(())
 }

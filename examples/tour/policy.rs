@@ -1,4 +1,4 @@
-//! Tour stop 1: the policy, its actions and the detectors, without any server.
+//! Tour stop: the policy, its actions and clearances, and `Sensitive<T>`, without any server.
 
 use safeguard::keys::{KeyRing, SecretKey};
 use safeguard::policy::{Action, ClassRule, Policy, Rendered};
@@ -35,7 +35,7 @@ fn show(rendered: Rendered, original: &str) -> String {
 }
 
 pub async fn run() -> Result<(), Error> {
-    heading("1. The policy: classes, canonical names, actions, clearances");
+    heading("Policy: classes, canonical names, actions, clearances");
     let policy = Policy::builder()
         .field("loyalty_id", DataClass::Personal)
         .path("$.patient.notes", DataClass::Health)
@@ -111,14 +111,7 @@ pub async fn run() -> Result<(), Error> {
         );
     }
 
-    heading("2. Detectors over free text (validated: Luhn, SSN rules, IBAN mod-97)");
-    let line = "refund to card 4111-1111-1111-1111 (iban DE89 3704 0044 0532 0130 00), \
-                ssn 123-45-6789, contact jane@example.com, key AKIAIOSFODNN7EXAMPLE; \
-                not a card: 4111-1111-1111-1112";
-    println!("  in : {line}");
-    println!("  out: {}", policy.redact_str(line, None));
-
-    heading("3. Sensitive<T>: values that never print themselves");
+    heading("Sensitive<T>: values that never print themselves");
     let pan: Sensitive<&str, Payment> = Sensitive::new("4111111111111111");
     println!(
         "  Debug: {pan:?}   Display: {pan}   JSON: {}",

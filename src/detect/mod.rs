@@ -8,10 +8,10 @@
 //! | detector | finds | validated by |
 //! |---|---|---|
 //! | [`PaymentCard`](DetectorKind::PaymentCard) | 12–19 digits, bare or grouped by spaces or dashes (`4111-1111-1111-1111`, `3782 822463 10005`) | issuer prefix and length per scheme ([`validate::card_scheme`]), Luhn |
-//! | [`UsSsn`](DetectorKind::UsSsn) | `123-45-6789`, `123 45 6789`; nine bare digits only right after a keyword (`ssn=123456789`, `"socialSecurityNumber": "…"`) | no `000`/`666`/`9xx` area, no `00` group, no `0000` serial |
+//! | [`UsSsn`](DetectorKind::UsSsn) | `123-45-6789`, `123 45 6789`; nine bare digits only right after a keyword (`ssn=123456789`, `SSN is 123456789`, `"socialSecurityNumber": "…"`) | no `000`/`666`/`9xx` area, no `00` group, no `0000` serial |
 //! | [`Email`](DetectorKind::Email) | `first.last+tag@mail.example.co.uk`, also `%40`-encoded in URLs | domain needs a dot and a letter TLD; asset names like `logo@2x.png` are skipped |
-//! | [`Jwt`](DetectorKind::Jwt) | three (or five, JWE) base64url parts, the first starting `eyJ`; also after `%3D` in URLs | the header decodes to a JSON object |
-//! | [`BearerToken`](DetectorKind::BearerToken) | the token after `Bearer ` (the word `Bearer` stays) | at least 8 characters, not a plain word |
+//! | [`Jwt`](DetectorKind::Jwt) | three (or five, JWE) base64url parts, the first starting `eyJ`; also URL-encoded after `%3D` or `%20` | the header decodes to a JSON object |
+//! | [`BearerToken`](DetectorKind::BearerToken) | the token after `Bearer ` (also `Bearer%20…` in URLs; the word `Bearer` stays) | at least 8 characters, not a plain word; a token that is a JWT is reported as [`Jwt`](DetectorKind::Jwt) |
 //! | [`AwsAccessKeyId`](DetectorKind::AwsAccessKeyId) | `AKIA`, `ASIA`, `AROA`, … followed by 16 upper-case letters or digits | exact length, word boundaries |
 //! | [`PemPrivateKey`](DetectorKind::PemPrivateKey) | the whole block from `-----BEGIN … PRIVATE KEY-----` to its `-----END …-----` | a block with no END is redacted through its base64 body (fail closed) |
 //! | [`Iban`](DetectorKind::Iban) | `DE89 3704 0044 0532 0130 00`, `gb82west12345698765432` | country code and that country's length, ISO 13616 mod-97 |
@@ -22,6 +22,10 @@
 //!   `123-45-6789-01`) is one longer identifier, not a card or an SSN.
 //! * Nine bare digits are an SSN only after a keyword (`ssn`, `ss#`, `social security number`):
 //!   without context they are far more often order ids, phone numbers or timestamps.
+//! * Cards right after `+` (phone numbers) or after `-` and a letter or digit (UUID and id tails)
+//!   are skipped, as is a space-grouped card whose preceding group is a short token with a digit
+//!   (`ES10 5649 8156 3073 8422 0000`: the tail of an IBAN or a numeric table). Card numbers
+//!   start with 2–6 (every scheme in [`validate::CardScheme`]).
 //! * Grouped cards must use one separator and a real layout (4-4-4-4, 4-4-4-4-3, 4-6-5, 4-6-4);
 //!   grouped IBANs must use groups of four.
 //!
@@ -57,7 +61,8 @@ use std::ops::Range;
 use std::sync::{Arc, LazyLock};
 
 use base64::Engine as _;
-use regex_automata::meta::Regex;
+use regex_automata::meta::{Cache, Regex};
+use regex_automata::util::pool::Pool;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind, PatternID};
 
@@ -171,7 +176,7 @@ impl DetectorKind {
 
 impl fmt::Display for DetectorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
@@ -279,20 +284,45 @@ impl Rule {
             Rule::Custom(_) => true,
         }
     }
+
+    /// A cheap look at the bytes at `s`: `false` when this rule cannot match there. Saves an
+    /// anchored search per failed candidate on the hot path.
+    fn may_match_at(self, h: &[u8], s: usize) -> bool {
+        let at = |i: usize| h.get(s + i).copied().unwrap_or(0);
+        match self {
+            Rule::Ssn => (0..3).all(|i| at(i).is_ascii_digit()) && matches!(at(3), b'-' | b' '),
+            Rule::Card => at(0).is_ascii_digit() && matches!(at(1), b'0'..=b'9' | b' ' | b'-'),
+            Rule::Iban => at(2).is_ascii_digit() && at(3).is_ascii_digit(),
+            Rule::Aws => at(0) == b'A' && at(1).is_ascii_alphanumeric(),
+            _ => self.can_start(at(0)),
+        }
+    }
+
+    /// The longest span a match of this rule can produce, when bounded.
+    fn max_len(self) -> Option<usize> {
+        match self {
+            Rule::Aws => Some(20),
+            Rule::Ssn => Some(11),
+            Rule::Card => Some(19 + 18),
+            Rule::Iban => Some(4 + 2 * 30),
+            Rule::SsnKeyword => Some(64),
+            _ => None,
+        }
+    }
 }
 
 // The built-in patterns. `(?-u)`: ASCII classes and ASCII word boundaries, which keep the lazy
 // DFA on its fast path for any input bytes. Every pattern but the bearer/JWT bodies has a bounded
 // length, so a failed candidate costs a bounded amount of re-scanning.
 const PEM: &str = r"(?-u)-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----";
-const BEARER: &str = r"(?-u)\b(?i:bearer)[ \t]+[A-Za-z0-9._~+/-]+=*";
-const JWT: &str = r"(?-u)(?:\b|%3[Dd])eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*";
+const BEARER: &str = r"(?-u)\b(?i:bearer)(?:[ \t]+|%20|\+)[A-Za-z0-9._~+/-]+=*";
+const JWT: &str = r"(?-u)(?:\b|%3[Dd]|%20)eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*";
 const AWS: &str =
     r"(?-u)\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ASCA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b";
 const EMAIL: &str = r"(?-u)\b[A-Za-z0-9_][A-Za-z0-9._%+-]{0,63}(?:@|%40)(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b";
-const SSN_KEYWORD: &str = r"(?-u)\b(?i:ssn|ss#|social[ _-]?sec(?:urity)?(?:[ _-]?(?:number|num|nr|no))?)[^A-Za-z0-9\r\n]{0,4}[0-9]{3}[- ]?[0-9]{2}[- ]?[0-9]{4}\b";
+const SSN_KEYWORD: &str = r"(?-u)\b(?i:ssn|ss#|social[ _-]?sec(?:urity)?(?:[ _-]?(?:number|num|nr|no))?)[^A-Za-z0-9\r\n]{0,4}(?:(?i:is|was|number|num|no|nr)[^A-Za-z0-9\r\n]{1,4})?[0-9]{3}[- ]?[0-9]{2}[- ]?[0-9]{4}\b";
 const IBAN: &str = r"(?-u)\b[A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]){11,30}";
-const CARD: &str = r"(?-u)\b[0-9](?:[ -]?[0-9]){11,18}";
+const CARD: &str = r"(?-u)\b[2-6](?:[ -]?[0-9]){11,18}";
 const SSN: &str = r"(?-u)\b[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}\b";
 
 /// The built-in detectors: (kind, rule, pattern), in priority order. The SSN has two patterns.
@@ -318,10 +348,27 @@ struct Detector {
     pattern: Arc<str>,
 }
 
+type CacheFn = Box<
+    dyn Fn() -> Option<Cache> + Send + Sync + std::panic::RefUnwindSafe + std::panic::UnwindSafe,
+>;
+type CachePool = Pool<Option<Cache>, CacheFn>;
+
+/// `None` caches for a scanner with no detectors (it never searches).
+fn cache_pool(regex: Option<&Regex>) -> CachePool {
+    let regex = regex.cloned();
+    Pool::new(Box::new(move || regex.as_ref().map(Regex::create_cache)))
+}
+
 struct Inner {
     /// One pattern per detector, pattern id = index in `detectors`. `None` when nothing is on.
     regex: Option<Regex>,
+    /// Search caches, one per thread at a time; a scan holds one for all its searches.
+    caches: CachePool,
     detectors: Vec<Detector>,
+    /// No custom detector: every pattern starts at a word boundary or a non-word byte.
+    all_built_in: bool,
+    /// Index of the JWT detector, when on.
+    jwt: Option<usize>,
 }
 
 fn syntax_config() -> syntax::Config {
@@ -344,10 +391,7 @@ fn compile(patterns: &[&str]) -> Result<Regex, String> {
 impl Inner {
     fn build(detectors: Vec<Detector>) -> Result<Self, DetectError> {
         if detectors.is_empty() {
-            return Ok(Self {
-                regex: None,
-                detectors,
-            });
+            return Ok(Self::new(None, detectors));
         }
         let patterns: Vec<&str> = detectors.iter().map(|d| &*d.pattern).collect();
         let regex = compile(&patterns).map_err(|e| DetectError::InvalidPattern {
@@ -356,36 +400,51 @@ impl Inner {
                 .map(|d| d.kind.name())
                 .collect::<Vec<_>>()
                 .join(","),
-            message: e.to_string(),
+            message: e,
         })?;
-        Ok(Self {
-            regex: Some(regex),
+        Ok(Self::new(Some(regex), detectors))
+    }
+
+    fn new(regex: Option<Regex>, detectors: Vec<Detector>) -> Self {
+        let all_built_in = detectors.iter().all(|d| !matches!(d.rule, Rule::Custom(_)));
+        let jwt = detectors.iter().position(|d| matches!(d.rule, Rule::Jwt));
+        Self {
+            caches: cache_pool(regex.as_ref()),
+            regex,
             detectors,
-        })
+            all_built_in,
+            jwt,
+        }
     }
 
     /// The first finding that starts at or after `pos`.
-    fn next_from(&self, h: &[u8], mut pos: usize) -> Option<Finding> {
-        let re = self.regex.as_ref()?;
+    fn next_from(&self, cache: &mut Option<Cache>, h: &[u8], mut pos: usize) -> Option<Finding> {
+        let (re, cache) = (self.regex.as_ref()?, cache.as_mut()?);
         while pos < h.len() {
-            let m = re.search(&Input::new(h).range(pos..))?;
+            let m = re.search_with(cache, &Input::new(h).range(pos..))?;
             let s = m.start();
             let primary = m.pattern().as_usize();
             let mut best: Option<(Range<usize>, usize)> = self
                 .confirm(primary, h, m.range())
                 .map(|span| (span, primary));
-            // Other detectors that also match at `s` may give a longer (or the only valid)
-            // finding: try each anchored at `s`, so ties are broken by rule, not by luck.
+            // Leftmost-first: detectors listed before `primary` do not match at `s`. Those after
+            // it may give a longer (or the only valid) finding: try them anchored at `s`, so
+            // ties follow the documented rule, not the automaton's preference.
             let first = h[s];
-            for (idx, det) in self.detectors.iter().enumerate() {
-                if idx == primary || !det.rule.can_start(first) {
+            for (idx, det) in self.detectors.iter().enumerate().skip(primary + 1) {
+                if !det.rule.may_match_at(h, s) {
                     continue;
+                }
+                if let (Some((b, _)), Some(max)) = (&best, det.rule.max_len()) {
+                    if b.start == s && b.end - s >= max {
+                        continue; // cannot be longer
+                    }
                 }
                 let Ok(pid) = PatternID::new(idx) else {
                     continue;
                 };
                 let input = Input::new(h).range(s..).anchored(Anchored::Pattern(pid));
-                let Some(alt) = re.search(&input) else {
+                let Some(alt) = re.search_with(cache, &input) else {
                     continue;
                 };
                 if let Some(span) = self.confirm(idx, h, alt.range()) {
@@ -395,7 +454,15 @@ impl Inner {
                     });
                 }
             }
-            if let Some((span, idx)) = best {
+            if let Some((span, mut idx)) = best {
+                // A bearer token that is a JWT is reported as the more specific kind.
+                if matches!(self.detectors[idx].rule, Rule::Bearer) {
+                    if let Some(jwt) = self.jwt {
+                        if is_whole_jwt(h, &span) {
+                            idx = jwt;
+                        }
+                    }
+                }
                 let det = &self.detectors[idx];
                 return Some(Finding {
                     kind: det.kind.clone(),
@@ -403,7 +470,23 @@ impl Inner {
                     span,
                 });
             }
-            pos = s + 1;
+            // Every built-in pattern starts at a word boundary (or with a non-word byte), so
+            // none can start inside the word that failed here: skip it. Custom patterns may,
+            // so with any of them only one byte is skipped.
+            pos = if self.all_built_in && is_word(first) {
+                s + h[s..].iter().take_while(|&&b| is_word(b)).count()
+            } else {
+                s + 1
+            };
+            // A JWT whose header failed: every `eyJ` inside that header shares its payload and
+            // would make the automaton re-read it (quadratic on `eyJ-eyJ-....x.y`). Skip the
+            // header; a value starting inside a base64url run that opens with `eyJ` and goes
+            // on with `.payload.signature` is not given up lightly, but it is given up.
+            if matches!(self.detectors[primary].rule, Rule::Jwt) {
+                if let Some(dot) = h[s..m.end()].iter().position(|&b| b == b'.') {
+                    pos = pos.max(s + dot);
+                }
+            }
         }
         None
     }
@@ -455,7 +538,11 @@ fn continued_before(h: &[u8], s: usize, sep: u8) -> bool {
 
 fn card_span(h: &[u8], r: Range<usize>) -> Option<Range<usize>> {
     let s = r.start;
-    if continued_before(h, s, b'-') {
+    // `+4915123456789` is a phone number; `a716-446655440000` the tail of a UUID or id.
+    let before = |i: usize| s.checked_sub(i).map(|i| h[i]);
+    if before(1) == Some(b'+')
+        || before(1) == Some(b'-') && before(2).is_some_and(|b| b.is_ascii_alphanumeric())
+    {
         return None;
     }
     // Split the candidate into digit groups; the regex guarantees single separators between
@@ -496,8 +583,10 @@ fn card_span(h: &[u8], r: Range<usize>) -> Option<Range<usize>> {
             .rev()
             .take_while(|b| b.is_ascii_alphanumeric())
             .count();
-        let token = &h[s - 1 - token..s - 1];
-        if token.len() <= 4 && token.iter().any(u8::is_ascii_digit) {
+        let token_start = s - 1 - token;
+        let token = &h[token_start..s - 1];
+        let standalone = token_start == 0 || h[token_start - 1] == b' ';
+        if standalone && token.len() <= 4 && token.iter().any(u8::is_ascii_digit) {
             return None;
         }
     }
@@ -520,11 +609,11 @@ fn card_span(h: &[u8], r: Range<usize>) -> Option<Range<usize>> {
         let mut k = 0;
         for &(a, b) in g {
             for &d in &h[a..b] {
-                digits[k] = d;
+                digits[k] = d - b'0';
                 k += 1;
             }
         }
-        if validate::card(&digits[..k]) {
+        if validate::card_digits(&digits[..k]) {
             return Some(s..end);
         }
     }
@@ -642,43 +731,68 @@ fn jwt_span(h: &[u8], r: Range<usize>) -> Option<Range<usize>> {
     Some(start..end)
 }
 
+/// Whether `span` is exactly one JWT (three or five base64url parts, valid header).
+fn is_whole_jwt(h: &[u8], span: &Range<usize>) -> bool {
+    let v = &h[span.clone()];
+    let dots = v.iter().filter(|&&b| b == b'.').count();
+    v.starts_with(b"eyJ")
+        && (dots == 2 || dots == 4)
+        && v.iter().all(|&b| is_b64url(b) || b == b'.')
+        && jwt_span(h, span.clone()) == Some(span.clone())
+}
+
 fn bearer_span(h: &[u8], r: Range<usize>) -> Option<Range<usize>> {
-    let token_start = r.start
-        + 6
-        + h[r.start + 6..r.end]
-            .iter()
-            .take_while(|b| b.is_ascii_whitespace())
-            .count();
+    // After `Bearer`: blanks, or `%20` / `+` when the header value sits URL-encoded in a URL.
+    let mut token_start = r.start + 6;
+    loop {
+        let rest = &h[token_start..r.end];
+        if rest.starts_with(b"%20") {
+            token_start += 3;
+        } else if rest
+            .first()
+            .is_some_and(|&b| b == b' ' || b == b'\t' || b == b'+')
+        {
+            token_start += 1;
+        } else {
+            break;
+        }
+    }
     let token = &h[token_start..r.end];
     let plain_word = token.iter().all(u8::is_ascii_alphabetic) && token.len() < 20;
     (token.len() >= 8 && !plain_word).then_some(token_start..r.end)
 }
 
-/// How far after the BEGIN line the END line is looked for.
+/// How far past an odd byte in a PEM body the END line is still looked for.
 const MAX_PEM_BLOCK: usize = 64 * 1024;
 
 static PEM_END: LazyLock<Option<regex::bytes::Regex>> = LazyLock::new(|| {
-    regex::bytes::Regex::new(r"(?-u)-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----").ok()
+    regex::bytes::Regex::new(r"(?-u)\A-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----").ok()
 });
 
+/// Bytes of a PEM body: base64, `Proc-Type:`/`DEK-Info:` headers, raw or escaped newlines.
+fn is_pem_body(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"+/=\\:,- \t\r\n".contains(&b)
+}
+
 fn pem_span(h: &[u8], r: Range<usize>) -> Option<Range<usize>> {
-    let limit = h.len().min(r.end.saturating_add(MAX_PEM_BLOCK));
-    let window = &h[r.end..limit];
-    if let Some(end) = PEM_END.as_ref().and_then(|re| re.find(window)) {
-        return Some(r.start..r.end + end.end());
-    }
-    // No END line (truncated key, or one longer than the limit): fail closed and take the
-    // base64 body with its headers (`Proc-Type:`, `DEK-Info:`) and escaped newlines.
+    let end_line = |at: usize| {
+        let window = &h[at..h.len().min(at + 80)];
+        PEM_END.as_ref()?.find(window).map(|m| at + m.end())
+    };
+    // Each byte is read once: the body stops at the first `-----`, which is the END line or,
+    // for a truncated key, the start of whatever follows.
     let mut end = r.end;
-    while end < limit {
-        let b = h[end];
-        let body = b.is_ascii_alphanumeric() || b"+/=\\:,- \t\r\n".contains(&b);
-        if !body || h[end..].starts_with(b"-----") {
-            break;
-        }
+    while end < h.len() && is_pem_body(h[end]) && !h[end..].starts_with(b"-----") {
         end += 1;
     }
-    Some(r.start..end)
+    if h[end..].starts_with(b"-----") {
+        return Some(r.start..end_line(end).unwrap_or(end));
+    }
+    // A byte no PEM body holds (unusual escaping): the END line may still come before the next
+    // `-----`. If not, fail closed with the body read so far.
+    let limit = h.len().min(end + MAX_PEM_BLOCK);
+    let next = h[end..limit].windows(5).position(|w| w == b"-----");
+    Some(r.start..next.and_then(|p| end_line(end + p)).unwrap_or(end))
 }
 
 fn iban_span(h: &[u8], r: Range<usize>) -> Option<Range<usize>> {
@@ -780,7 +894,7 @@ impl Scanner {
         }];
         let regex = compile(&[r"(?s-u)(?:.)+"]).ok();
         Self {
-            inner: Arc::new(Inner { regex, detectors }),
+            inner: Arc::new(Inner::new(regex, detectors)),
         }
     }
 
@@ -834,8 +948,10 @@ impl Scanner {
     /// ```
     pub fn find_iter<'h>(&'h self, haystack: &'h [u8]) -> impl Iterator<Item = Finding> + 'h {
         let mut pos = 0;
+        // One cache for the whole scan instead of one pool round-trip per search.
+        let mut cache = self.inner.caches.get();
         std::iter::from_fn(move || {
-            let f = self.inner.next_from(haystack, pos)?;
+            let f = self.inner.next_from(&mut cache, haystack, pos)?;
             pos = f.span.end;
             Some(f)
         })
@@ -850,7 +966,8 @@ impl Scanner {
     /// assert!(!s.contains_any(b"2024-01-15T10:23:45Z GET /health 200 order=1234567890123456"));
     /// ```
     pub fn contains_any(&self, haystack: &[u8]) -> bool {
-        self.inner.next_from(haystack, 0).is_some()
+        let mut cache = self.inner.caches.get();
+        self.inner.next_from(&mut cache, haystack, 0).is_some()
     }
 
     /// Copies the haystack, letting `replace` write what goes in place of each finding (it gets
@@ -1071,7 +1188,9 @@ impl ScannerBuilder {
 
     /// Adds a detector for `pattern` (regex syntax of the `regex` crate, matched on bytes;
     /// `(?i)`, `\b`, classes as usual). Findings carry `class` and kind
-    /// `DetectorKind::Custom(name)`.
+    /// `DetectorKind::Custom(name)`. Unicode mode is on by default; `(?-u:\b)` and ASCII
+    /// classes keep the scan on the fast lazy-DFA path for non-ASCII text. Keep custom patterns
+    /// bounded in length: a failed candidate is re-scanned from its next byte.
     ///
     /// ```
     /// use safeguard::detect::{DetectError, Scanner};

@@ -57,6 +57,9 @@ fn card_false_positives() {
         "call +1 415-555-0132 or 1-800-555-0199",
         "2024-01-15 10:23:45.123456 INFO",
         "4111 11111111 1111", // odd grouping
+        "call +4915123456789 now",
+        "id=a716-446655440000 5018",
+        "uuid 550e8400-e29b-41d4-a716-501800000007",
     ] {
         assert_eq!(kinds(text), vec![], "{text}");
     }
@@ -71,6 +74,14 @@ fn ssn_rules() {
     assert_eq!(
         one("a 078 05 1120 b"),
         Some((DetectorKind::UsSsn, "078 05 1120".into()))
+    );
+    assert_eq!(
+        one("SSN is 123456789."),
+        Some((DetectorKind::UsSsn, "123456789".into()))
+    );
+    assert_eq!(
+        one("ss# 123 45 6789"),
+        Some((DetectorKind::UsSsn, "123 45 6789".into()))
     );
     assert_eq!(
         one("SSN: 123456789"),
@@ -147,10 +158,33 @@ fn tokens_and_keys() {
         one(&format!("/cb?t%3D{JWT_TOKEN}")),
         Some((DetectorKind::Jwt, JWT_TOKEN.to_owned()))
     );
+    // A bearer token that is a JWT is reported as a JWT (the more specific kind)...
     assert_eq!(
         one(&format!("Authorization: Bearer {JWT_TOKEN}")),
-        Some((DetectorKind::BearerToken, JWT_TOKEN.to_owned()))
+        Some((DetectorKind::Jwt, JWT_TOKEN.to_owned()))
     );
+    // ...unless the JWT detector is off.
+    let s = Scanner::builder()
+        .disable(DetectorKind::Jwt)
+        .build()
+        .unwrap();
+    let text = format!("Authorization: Bearer {JWT_TOKEN}");
+    let f = s.find(text.as_bytes());
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].kind, DetectorKind::BearerToken);
+    assert_eq!(&text[f[0].span.clone()], JWT_TOKEN);
+    assert_eq!(
+        one("/cb?authorization=Bearer%20sk_live_4eC39HqLyjWDarjtT1zdp7dc&x=1"),
+        Some((
+            DetectorKind::BearerToken,
+            "sk_live_4eC39HqLyjWDarjtT1zdp7dc".into()
+        ))
+    );
+    assert_eq!(
+        one(&format!("?auth=Bearer%20{JWT_TOKEN}")),
+        Some((DetectorKind::Jwt, JWT_TOKEN.to_owned()))
+    );
+    assert_eq!(kinds("token_type=Bearer&expires_in=3600"), vec![]);
     assert_eq!(
         one("authorization: bearer 0123abcd.efgh/ij+kl=="),
         Some((DetectorKind::BearerToken, "0123abcd.efgh/ij+kl==".into()))
@@ -172,6 +206,14 @@ fn tokens_and_keys() {
     let f = Scanner::new().find(escaped.as_bytes());
     assert_eq!(f.len(), 1);
     assert!(escaped[f[0].span.clone()].ends_with("-----END PRIVATE KEY-----"));
+    let xml = "<k>-----BEGIN EC PRIVATE KEY-----&#10;MHcCAQEE&#10;-----END EC PRIVATE KEY-----</k>";
+    assert_eq!(
+        one(xml),
+        Some((
+            DetectorKind::PemPrivateKey,
+            xml[3..xml.len() - 4].to_owned()
+        ))
+    );
     // No END line: the body is still taken.
     let cut = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\nAAAA";
     assert_eq!(one(cut), Some((DetectorKind::PemPrivateKey, cut.into())));
@@ -259,6 +301,10 @@ fn overlaps_resolved() {
     assert_eq!(kinds("12 4111 1111 1111 1111"), vec![]);
     assert_eq!(kinds("ES10 5649 8156 3073 8422 0001"), vec![]);
     assert_eq!(
+        kinds("10:00:00 4111 1111 1111 1111"),
+        vec![(DetectorKind::PaymentCard, "4111 1111 1111 1111".into())]
+    );
+    assert_eq!(
         kinds("Visa 4111 1111 1111 1111"),
         vec![(DetectorKind::PaymentCard, "4111 1111 1111 1111".into())]
     );
@@ -274,8 +320,21 @@ fn edge_inputs() {
     assert_eq!(s.find(&big).len(), 1);
     let words = "ab12cdefghijklmnop-".repeat(50_000);
     assert!(s.find(words.as_bytes()).is_empty());
-    let jwtish = "eyJ-".repeat(100_000) + "a.b.c";
-    let _ = s.find(jwtish.as_bytes());
+    // Inputs built to make a scanner re-read text after each failed candidate: each must
+    // finish in linear time (this test would take minutes otherwise).
+    for (chain, n) in [
+        ("eyJ-", 50_000),
+        ("4111 ", 20_000),
+        ("4111-", 20_000),
+        ("DE89 ", 20_000),
+        ("Bearer ", 20_000),
+        ("-----BEGIN PRIVATE KEY-----\n", 5_000),
+        ("ab12cdefghijklmnopq.", 10_000),
+    ] {
+        let text = chain.repeat(n) + "a.bb.cc";
+        let found = s.find(text.as_bytes());
+        assert!(found.windows(2).all(|w| w[0].span.end <= w[1].span.start));
+    }
     let at = "a.".repeat(100_000) + "@";
     let _ = s.find(at.as_bytes());
 }
@@ -537,4 +596,38 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn scanner_is_shareable() {
+    fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+    assert_send_sync::<Scanner>();
+    let s = Scanner::new();
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let s = s.clone();
+            std::thread::spawn(move || s.find(format!("{i} a{i}@example.com").as_bytes()).len())
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), 1);
+    }
+    assert!(format!("{s:?}").contains("payment_card"));
+}
+
+#[test]
+fn redact_str_keeps_utf8_with_byte_patterns() {
+    // A custom byte pattern that matches the second byte of `©` (C2 A9) only.
+    let s = Scanner::builder()
+        .none()
+        .custom("tail", r"(?-u)\xA9", DataClass::Internal)
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(s.find("a©b".as_bytes())[0].span, 2..3);
+    assert_eq!(s.redact_str("a©b"), "a[REDACTED:internal]b");
+    assert_eq!(
+        s.redact("a©b".as_bytes()).as_ref(),
+        b"a\xC2[REDACTED:internal]b"
+    );
 }

@@ -198,15 +198,17 @@ pub fn card_scheme(digits: &[u8]) -> Option<CardScheme> {
     scheme_of(&buf[..n])
 }
 
+const POW10: [u32; 6] = [1, 10, 100, 1_000, 10_000, 100_000];
+
 fn scheme_of(d: &[u8]) -> Option<CardScheme> {
     let n = d.len();
     if !(12..=19).contains(&n) {
         return None;
     }
+    // The first six digits once; each row compares its own prefix length of them.
+    let six = d[..6].iter().fold(0u32, |acc, &v| acc * 10 + u32::from(v));
     SCHEMES.iter().find_map(|&(scheme, lo, hi, plen, lengths)| {
-        let prefix = d[..plen]
-            .iter()
-            .fold(0u32, |acc, &v| acc * 10 + u32::from(v));
+        let prefix = six / POW10[6 - plen];
         (prefix >= lo && prefix <= hi && lengths & (1 << n) != 0).then_some(scheme)
     })
 }
@@ -224,9 +226,14 @@ fn scheme_of(d: &[u8]) -> Option<CardScheme> {
 pub fn card(digits: &[u8]) -> bool {
     let mut buf = [0u8; 32];
     match digits_of(digits, &mut buf) {
-        Some(n) => scheme_of(&buf[..n]).is_some() && luhn_digits(&buf[..n]),
+        Some(n) => card_digits(&buf[..n]),
         None => false,
     }
+}
+
+/// [`card`] over digit values (0–9).
+pub(crate) fn card_digits(d: &[u8]) -> bool {
+    scheme_of(d).is_some() && luhn_digits(d)
 }
 
 /// A US Social Security number that could have been issued: `AAA-GG-SSSS`, `AAA GG SSSS` or

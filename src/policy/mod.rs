@@ -5,7 +5,7 @@
 //! - **field rules** classify values by field name (compared canonically, see
 //!   [`canonical_name`]), by name fragment, or by [`JsonPath`];
 //! - **class rules** say, per [`DataClass`], which [`Action`] applies to callers without
-//!   clearance, which applies to callers with a partial [`Clearance`], and whether a full
+//!   clearance, which applies to callers with a partial [`Clearance`](crate::Clearance), and whether a full
 //!   clearance reveals the value ([`DataClass::Credential`] is never revealed);
 //! - **detectors** find sensitive values in free text (see [`crate::detect`]);
 //! - a **key ring** makes keyed pseudonyms (see [`crate::keys`]).
@@ -412,6 +412,18 @@ impl Policy {
     /// ```
     pub fn builder() -> PolicyBuilder {
         PolicyBuilder::new()
+    }
+
+    /// Whether two handles share one built policy (clones of the same [`Policy`]).
+    ///
+    /// ```
+    /// use safeguard::policy::Policy;
+    /// let a = Policy::default();
+    /// assert!(a.ptr_eq(&a.clone()));
+    /// assert!(!a.ptr_eq(&Policy::default()));
+    /// ```
+    pub fn ptr_eq(&self, other: &Policy) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// The class id for a field name (any spelling: it is canonicalized), by exact name rules
