@@ -251,8 +251,7 @@ const KINDS: [LeakKind; 6] = [
     LeakKind::InternalError,
 ];
 
-#[doc(hidden)]
-pub const PATTERNS: [&str; 6] = [
+const PATTERNS: [&str; 6] = [
     STACK_TRACE,
     SQL_ERROR,
     FILESYSTEM_PATH,
