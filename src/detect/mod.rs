@@ -538,11 +538,11 @@ fn continued_before(h: &[u8], s: usize, sep: u8) -> bool {
 
 fn card_span(h: &[u8], r: Range<usize>) -> Option<Range<usize>> {
     let s = r.start;
-    // `+4915123456789` is a phone number; `a716-446655440000` the tail of a UUID or id.
+    // `+4915123456789` is a phone number; `a716-446655440000` the tail of a UUID or id. After a
+    // word, `+` is a URL-encoded space (`q=card+4111111111111111`), not a phone prefix.
     let before = |i: usize| s.checked_sub(i).map(|i| h[i]);
-    if before(1) == Some(b'+')
-        || before(1) == Some(b'-') && before(2).is_some_and(|b| b.is_ascii_alphanumeric())
-    {
+    let after_word = before(2).is_some_and(|b| b.is_ascii_alphanumeric());
+    if before(1) == Some(b'+') && !after_word || before(1) == Some(b'-') && after_word {
         return None;
     }
     // Split the candidate into digit groups; the regex guarantees single separators between
