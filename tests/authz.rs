@@ -854,3 +854,30 @@ fn reasons_are_stable() {
     assert_eq!(Reason::NotOwner.to_string(), "not_owner");
     assert_eq!(Decision::Reject.to_string(), "reject");
 }
+
+#[tokio::test]
+async fn allowed_response_carries_the_principal_for_outer_layers() {
+    use tower::ServiceExt;
+    let (k, api) = keys();
+    let rules = RuleSet::builder()
+        .rule("me", Method::GET, "/me", Requirement::authenticated())
+        .build()
+        .unwrap();
+    let svc = tower::service_fn(|_req: http::Request<axum::body::Body>| async {
+        Ok::<_, std::convert::Infallible>(http::Response::new(axum::body::Body::empty()))
+    });
+    let svc = tower::Layer::layer(
+        &AuthorizeLayer::new(rules, api).matching(safeguard::authz::Matching::Path),
+        svc,
+    );
+    let req = http::Request::get("/me")
+        .header("x-api-key", &k.alice)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = svc.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.extensions().get::<Principal>().map(Principal::subject),
+        Some("alice")
+    );
+}

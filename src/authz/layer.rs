@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::{Instant, SystemTime};
 
 use axum::extract::{FromRequestParts, MatchedPath, RawPathParams};
@@ -439,9 +439,13 @@ where
                 match evaluation {
                     Evaluation::Done(verdict) => {
                         match finish(config, &mut parts, principal, rule, verdict, start) {
-                            Ok(()) => ResponseFuture::inner(
-                                self.inner.call(Request::from_parts(parts, body)),
-                            ),
+                            Ok(()) => {
+                                let principal = parts.extensions.get::<Principal>().cloned();
+                                ResponseFuture::inner(
+                                    self.inner.call(Request::from_parts(parts, body)),
+                                    principal,
+                                )
+                            }
                             Err(res) => ResponseFuture::respond(Some(res)),
                         }
                     }
@@ -742,7 +746,7 @@ pin_project! {
     {
         Respond { response: Option<S::Response> },
         Checking { check: BoxFuture<Result<Request<ReqB>, S::Response>>, service: Option<S> },
-        Inner { #[pin] future: S::Future },
+        Inner { #[pin] future: S::Future, principal: Option<Principal> },
     }
 }
 
@@ -753,9 +757,9 @@ impl<S: Service<Request<ReqB>>, ReqB> ResponseFuture<S, ReqB> {
         }
     }
 
-    fn inner(future: S::Future) -> Self {
+    fn inner(future: S::Future, principal: Option<Principal>) -> Self {
         Self {
-            state: State::Inner { future },
+            state: State::Inner { future, principal },
         }
     }
 }
@@ -787,10 +791,20 @@ where
                     let Some(mut service) = service.take() else {
                         return Poll::Ready(Ok(problem(StatusCode::INTERNAL_SERVER_ERROR)));
                     };
+                    let principal = req.extensions().get::<Principal>().cloned();
                     let future = service.call(req);
-                    this.state.set(State::Inner { future });
+                    this.state.set(State::Inner { future, principal });
                 }
-                StateProj::Inner { future } => return future.poll(cx),
+                StateProj::Inner { future, principal } => {
+                    let mut res = ready!(future.poll(cx));
+                    // Outer layers (an access log) see who was served, without a second lookup.
+                    if let (Ok(res), Some(p)) = (&mut res, principal.take()) {
+                        if res.extensions().get::<Principal>().is_none() {
+                            res.extensions_mut().insert(p);
+                        }
+                    }
+                    return Poll::Ready(res);
+                }
             }
         }
     }

@@ -6,7 +6,8 @@
 //! with the [`Principal`](crate::Principal) in its extensions or answers with a problem+json
 //! `401` (with `WWW-Authenticate`), `403`, or `404` when [hiding existence](AuthorizeLayer::hide_existence).
 //! Every decision, allow or deny, is a [`DecisionEvent`] sent to `tracing` and to an optional
-//! [`DecisionSink`].
+//! [`DecisionSink`]. The served response carries the `Principal` in its extensions too, so an
+//! access log outside this layer can name the caller.
 //!
 //! # Where it goes
 //!

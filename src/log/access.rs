@@ -82,7 +82,7 @@ struct Config {
 /// (it never touches bodies). With axum, add it with `Router::layer`, which runs it after
 /// routing, so `MatchedPath` is known. Because `Authorize` runs inside it, the principal it sets
 /// on the request is not visible to this layer; it is read from the **response** extensions,
-/// where [`ExposePrincipalLayer`] (added inside `Authorize`) or a handler puts a `Principal`
+/// where `Authorize` (on allowed requests), [`ExposePrincipalLayer`] or a handler puts a `Principal`
 /// clone, and else from the request extensions, for users who authenticate in an outer layer.
 /// Without either, `principal` is absent from the event.
 ///
@@ -327,7 +327,8 @@ where
 
 /// Copies the request's [`Principal`] into the response extensions, so that layers outside
 /// the one that authenticated (the access log, outside `Authorize`) can see who was served.
-/// Put it **inside** `Authorize` (with axum: `.layer(ExposePrincipalLayer)` before
+/// `Authorize` already does this for the requests it allows; use this layer when another layer
+/// authenticates. Put it **inside** `Authorize` (with axum: `.layer(ExposePrincipalLayer)` before
 /// `.route_layer(AuthorizeLayer::..)`). A `Principal` the inner service already put in the
 /// response is kept. Response extensions never go over the wire.
 ///
