@@ -30,6 +30,22 @@ pub mod json;
 pub mod log;
 #[cfg(feature = "redact")]
 pub mod response;
+#[cfg(all(
+    feature = "authorize",
+    feature = "redact",
+    feature = "errors",
+    feature = "csv",
+    feature = "log"
+))]
+pub mod stack;
 
 pub use class::{Clearance, DataClass};
 pub use principal::Principal;
+#[cfg(all(
+    feature = "authorize",
+    feature = "redact",
+    feature = "errors",
+    feature = "csv",
+    feature = "log"
+))]
+pub use stack::SafeguardLayer;
