@@ -64,6 +64,7 @@ fn card_false_positives() {
         "4111 11111111 1111", // odd grouping
         "call +4915123456789 now",
         "tel=+4915123456789",
+        "acct GB80 AAAA 5622 6934 7562 01 ", // 4-4-4 prefix of a failed IBAN
         "id=a716-446655440000 5018",
         "uuid 550e8400-e29b-41d4-a716-501800000007",
     ] {
