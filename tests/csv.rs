@@ -521,6 +521,50 @@ proptest! {
         }
     }
 
+    /// Well-formed exports (what the rewriter's fast path handles): rewriting a whole input
+    /// gives the bytes and errors that csv-core's path gives when fed one byte at a time (a
+    /// record is never complete in one byte, so that path never takes the fast one).
+    #[test]
+    fn fast_path_matches_csv_core(
+        rows in prop::collection::vec(prop::collection::vec(cell_text(), 1..6), 1..10),
+        style in prop_oneof![
+            Just(::csv::QuoteStyle::Necessary),
+            Just(::csv::QuoteStyle::Always),
+            Just(::csv::QuoteStyle::NonNumeric),
+        ],
+        delimiter in prop_oneof![Just(b','), Just(b';'), Just(b'\t'), Just(b'|')],
+        crlf in any::<bool>(),
+        small in any::<bool>(),
+        strategy in prop_oneof![Just(S::Prefix), Just(S::TabPrefix), Just(S::Strip), Just(S::Reject)],
+    ) {
+        let mut w = ::csv::WriterBuilder::new()
+            .flexible(true)
+            .quote_style(style)
+            .delimiter(delimiter)
+            .terminator(if crlf { ::csv::Terminator::CRLF } else { ::csv::Terminator::Any(b'\n') })
+            .from_writer(Vec::new());
+        for r in &rows {
+            w.write_record(r).expect("write");
+        }
+        let input = w.into_inner().expect("flush");
+        let nz = Neutralizer::new()
+            .delimiter(delimiter)
+            .strategy(strategy)
+            .max_cell_head(if small { 64 } else { 8192 });
+        let run = |one_byte: bool| {
+            let mut rw = nz.rewriter();
+            let mut out = Vec::new();
+            let r = if one_byte {
+                input.iter().try_for_each(|b| rw.feed(std::slice::from_ref(b), &mut out))
+            } else {
+                rw.feed(&input, &mut out)
+            };
+            r.and_then(|()| rw.finish(&mut out))
+                .map(|()| (out, rw.cells(), rw.neutralized()))
+        };
+        prop_assert_eq!(run(false), run(true));
+    }
+
     #[test]
     fn writer_output_parses_back_to_neutralized_cells(
         rows in prop::collection::vec(prop::collection::vec(cell_text(), 3), 1..8),

@@ -351,6 +351,20 @@ impl Neutralizer {
         Ok(true)
     }
 
+    /// Whether [`write_field`](Self::write_field) writes `cell` exactly as it came: as is
+    /// (`quoted` false; the caller knows it holds no byte that forces quoting) or between the
+    /// quotes it came in (`quoted`; `cell` holds no `"`).
+    #[inline]
+    pub(crate) fn unchanged(&self, cell: &[u8], quoted: bool, only_field: bool) -> bool {
+        if cell.is_empty() {
+            return quoted == only_field;
+        }
+        if !quoted && cell.first().is_some_and(u8::is_ascii_alphanumeric) {
+            return true;
+        }
+        self.verdict(cell, true) == Verdict::Safe && self.needs_quotes(cell) == quoted
+    }
+
     /// Whether a safe cell must be quoted. Besides RFC 4180's reasons, a cell starting with `'`
     /// is quoted like a neutralized one, so that rewriting an export twice gives the same bytes,
     /// and so is a cell starting with a BOM.

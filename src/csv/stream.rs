@@ -61,6 +61,8 @@ pub struct Rewriter {
     at_record_start: bool,
     /// Per byte class for the fast path (see `byte_classes`).
     class: [u8; 256],
+    /// The fast path is sound for this delimiter (not a quote or line break).
+    fast: bool,
 }
 
 impl Neutralizer {
@@ -106,6 +108,7 @@ impl Rewriter {
             finished: false,
             at_record_start: true,
             class: byte_classes(delimiter),
+            fast: fast_delimiter(delimiter),
         }
     }
 
@@ -248,6 +251,7 @@ impl Rewriter {
                 self.nz.delimiter = delimiter;
                 self.reader = reader_for(delimiter);
                 self.class = byte_classes(delimiter);
+                self.fast = fast_delimiter(delimiter);
             }
         }
         let r = self.body(rest, out);
@@ -257,10 +261,11 @@ impl Rewriter {
     fn body(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<(), Rejected> {
         out.reserve(input.len() + input.len() / 8);
         while !input.is_empty() {
-            if self.at_record_start {
-                if let Some(n) = self.fast_record(input, out)? {
-                    input = &input[n..];
-                    continue;
+            if self.at_record_start && self.fast {
+                let n = self.fast_records(input, out)?;
+                input = &input[n..];
+                if input.is_empty() {
+                    break;
                 }
             }
             let (res, nin, nout) = self
@@ -293,84 +298,180 @@ impl Rewriter {
         Ok(())
     }
 
-    /// Fast path for a whole quote-free record at the front of `input`, which csv-core would
-    /// split exactly at the delimiters: written directly, csv-core skipped. Returns the bytes
-    /// consumed, or `None` to let csv-core parse (quotes, a lone CR, a line not complete in this
-    /// chunk, a blank line, or a line long enough that a cell could overflow the head). The
-    /// output is the same either way, which the chunk-split property tests check.
-    fn fast_record(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<Option<usize>, Rejected> {
-        let limit = input.len().min(self.head.len());
-        let saved = (out.len(), self.cells, self.neutralized);
-        let mut start = 0;
-        let mut needs = false;
-        let mut i = 0;
-        // One pass: split at delimiters and write cells until the line ends; give up (and take
-        // back what was written) on anything csv-core must handle.
-        let (line_end, consumed, term): (usize, usize, &[u8]) = loop {
-            if i == limit {
-                return Ok(self.bail(out, saved));
+    /// Fast path for the whole records at the front of `input`: written directly, csv-core
+    /// skipped. Returns the bytes consumed (0 when the first record is not for the fast path).
+    ///
+    /// A record qualifies when it is complete in this chunk and shorter than the cell head, and
+    /// its cells are either unquoted without `"` or well-formed quoted cells (an opening `"`,
+    /// content with `""` for `"`, a closing `"` followed by the delimiter or the line end);
+    /// a lone CR, a blank line, or anything else goes to csv-core. Cells whose output is their
+    /// input (the vast majority) are not copied one by one: unchanged spans, across records,
+    /// are copied wholesale when a changed cell or the end of the run is reached. The output is
+    /// the same as csv-core's path, which the chunk-split property tests check (one byte at a
+    /// time never takes the fast path).
+    fn fast_records(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, Rejected> {
+        // Start of the input not yet copied to `out`.
+        let mut pending = 0;
+        let mut at = 0;
+        let r = loop {
+            if at == input.len() {
+                break Ok(());
             }
-            let b = input[i];
-            match self.class[b as usize] {
-                0 => {}
-                1 => {
-                    self.fast_field(&input[start..i], needs, false, out)?;
-                    out.push(self.nz.delimiter);
-                    self.field += 1;
-                    start = i + 1;
-                    needs = false;
+            let saved = (out.len(), pending, self.cells, self.neutralized);
+            match self.fast_record(input, at, &mut pending, out) {
+                Ok(Some(end)) => {
+                    at = end;
+                    self.field = 0;
+                    self.record += 1;
                 }
-                2 => needs = true,
-                _ => match b {
-                    b'\n' => break (i, i + 1, b"\n"),
-                    b'\r' if input.get(i + 1) == Some(&b'\n') => break (i, i + 2, b"\r\n"),
-                    _ => return Ok(self.bail(out, saved)),
-                },
+                Ok(None) => {
+                    // Take back what this record wrote.
+                    (_, pending, self.cells, self.neutralized) = saved;
+                    out.truncate(saved.0);
+                    self.field = 0;
+                    break Ok(());
+                }
+                Err(e) => {
+                    // Output stops at the end of the last whole record.
+                    pending = saved.1;
+                    out.truncate(saved.0);
+                    break Err(e);
+                }
             }
-            i += 1;
         };
-        if line_end == 0 {
-            return Ok(self.bail(out, saved));
-        }
-        let only = self.field == 0;
-        self.fast_field(&input[start..line_end], needs, only, out)?;
-        out.extend_from_slice(term);
-        self.field = 0;
-        self.record += 1;
-        Ok(Some(consumed))
+        out.extend_from_slice(&input[pending..at]);
+        r.map(|()| at)
     }
 
-    fn bail(
+    /// One record of the fast path starting at `input[at]`; returns where the next one starts,
+    /// or `None` to hand the record to csv-core. `pending` is the start of the bytes not yet
+    /// copied to `out`: a changed cell flushes up to its start and moves it past its end.
+    fn fast_record(
         &mut self,
+        input: &[u8],
+        at: usize,
+        pending: &mut usize,
         out: &mut Vec<u8>,
-        (len, cells, neutralized): (usize, u64, u64),
-    ) -> Option<usize> {
-        out.truncate(len);
-        self.cells = cells;
-        self.neutralized = neutralized;
-        self.field = 0;
-        None
+    ) -> Result<Option<usize>, Rejected> {
+        let limit = input.len().min(at + self.head.len());
+        let mut i = at;
+        loop {
+            if i >= limit {
+                return Ok(None);
+            }
+            let start = i;
+            // The cell: (end of its bytes, value, quoted, and for a quoted cell whether `"` is
+            // doubled in it, for an unquoted one whether it holds a byte that forces quoting).
+            let (end, value, quoted, flag) = if input[i] == b'"' {
+                let mut doubled = false;
+                i += 1;
+                loop {
+                    let Some(q) = input[i..limit].iter().position(|&b| b == b'"') else {
+                        return Ok(None);
+                    };
+                    i += q + 1;
+                    if input.get(i) == Some(&b'"') && i < limit {
+                        doubled = true;
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
+                (i, &input[start + 1..i - 1], true, doubled)
+            } else {
+                let mut needs = false;
+                loop {
+                    if i == limit {
+                        return Ok(None);
+                    }
+                    match self.class[input[i] as usize] {
+                        0 => {}
+                        2 => needs = true,
+                        _ => break,
+                    }
+                    i += 1;
+                }
+                (i, &input[start..i], false, needs)
+            };
+            // What follows the cell: the delimiter or a line end, else csv-core.
+            let (next, record_end) = match input[i..limit] {
+                [d, ..] if d == self.nz.delimiter => (i + 1, false),
+                [b'\n', ..] => (i + 1, true),
+                [b'\r', b'\n', ..] => (i + 2, true),
+                _ => return Ok(None),
+            };
+            if record_end && end == at {
+                // a blank line: csv-core skips it
+                return Ok(None);
+            }
+            let only = record_end && self.field == 0;
+            self.cells += 1;
+            if !self.fast_cell(input, start, end, value, quoted, flag, only, pending, out)? {
+                return Ok(None);
+            }
+            if record_end {
+                return Ok(Some(next));
+            }
+            self.field += 1;
+            i = next;
+        }
     }
 
+    /// Writes one cell of the fast path if its output differs from `input[start..end]`.
+    /// `value` is the cell's content (between the quotes when `quoted`, with `""` still doubled
+    /// when `doubled`); unquoted, `doubled` says the cell holds a byte that forces quoting.
+    /// Returns `false` when the cell must go to csv-core.
+    #[allow(clippy::too_many_arguments)]
     #[inline]
-    fn fast_field(
+    fn fast_cell(
         &mut self,
-        cell: &[u8],
-        needs: bool,
+        input: &[u8],
+        start: usize,
+        end: usize,
+        value: &[u8],
+        quoted: bool,
+        doubled: bool,
         only: bool,
+        pending: &mut usize,
         out: &mut Vec<u8>,
-    ) -> Result<(), Rejected> {
-        self.cells += 1;
-        if !needs && cell.first().is_some_and(u8::is_ascii_alphanumeric) {
-            out.extend_from_slice(cell);
-            return Ok(());
+    ) -> Result<bool, Rejected> {
+        if !quoted && !doubled && value.first().is_some_and(u8::is_ascii_alphanumeric) {
+            return Ok(true);
         }
+        if quoted && doubled {
+            // `"` doubled inside: the verdict on the escaped content is the verdict on the
+            // value (the scan skips quotes; `"` is never part of a multi-byte character, nor a
+            // plain number), and the value needs quotes: a safe cell is its input.
+            match self.nz.verdict(value, true) {
+                Verdict::Safe => return Ok(true),
+                Verdict::Dangerous(_) => {
+                    let prefix = match self.nz.strategy {
+                        Strategy::Prefix => b'\'',
+                        Strategy::TabPrefix => b'\t',
+                        // offsets into the unescaped value: csv-core's path
+                        Strategy::Strip | Strategy::Reject => return Ok(false),
+                    };
+                    out.extend_from_slice(&input[*pending..start]);
+                    out.extend_from_slice(&[b'"', prefix]);
+                    out.extend_from_slice(&input[start + 1..end]);
+                    *pending = end;
+                    self.neutralized += 1;
+                    return Ok(true);
+                }
+                Verdict::Undecided => return Ok(false),
+            }
+        }
+        if !doubled && self.nz.unchanged(value, quoted, only) {
+            return Ok(true);
+        }
+        out.extend_from_slice(&input[*pending..start]);
+        *pending = end;
         let changed = self
             .nz
-            .write_field(cell, only, out)
+            .write_field(value, only, out)
             .map_err(|_| self.rejected())?;
         self.neutralized += u64::from(changed);
-        Ok(())
+        Ok(true)
     }
 
     fn eof(&mut self, out: &mut Vec<u8>) -> Result<(), Rejected> {
@@ -462,6 +563,11 @@ impl Rewriter {
         }
         Ok(())
     }
+}
+
+/// Whether the fast path can split on this delimiter as csv-core does.
+fn fast_delimiter(delimiter: u8) -> bool {
+    !matches!(delimiter, b'"' | b'\r' | b'\n')
 }
 
 /// Byte classes of the fast path: 0 = plain, 1 = delimiter, 2 = forces quoting, 3 = quote or
