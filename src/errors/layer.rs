@@ -252,14 +252,14 @@ impl StripSet {
         self.names.push(name);
     }
 
-    #[inline]
+    #[inline(always)]
     fn bits(name: &HeaderName) -> (u64, u128) {
         let s = name.as_str().as_bytes();
         let first = s.first().copied().unwrap_or(0);
         (1u64 << (s.len() % 64), 1u128 << (first % 128))
     }
 
-    #[inline]
+    #[inline(always)]
     fn contains(&self, name: &HeaderName) -> bool {
         let (lengths, firsts) = Self::bits(name);
         self.lengths & lengths != 0 && self.firsts & firsts != 0 && self.names.contains(name)
