@@ -220,9 +220,53 @@ fn ratios(rounds: usize, per_round: usize) {
     }
 }
 
+/// One service in a plain loop, nothing else: for instruction counts under
+/// `valgrind --tool=callgrind --toggle-collect='*measured_loop*'`, which are repeatable where
+/// timings on a shared machine are not. Selected with
+/// `SAFEGUARD_ERRORS_LOOP=<static|json>/<bare|wrapped|router_layer>/<requests>`.
+#[inline(never)]
+fn measured_loop<S, B>(rt: &tokio::runtime::Runtime, svc: &S, n: usize)
+where
+    S: Service<Request<Body>, Response = http::Response<B>> + Clone,
+    B: http_body::Body,
+{
+    rt.block_on(run_batch(svc, n));
+}
+
+fn instruction_loop(spec: &str) {
+    let mut parts = spec.split('/');
+    let json = parts.next() == Some("json");
+    let which = parts.next().unwrap_or("bare");
+    let n = parts.next().and_then(|n| n.parse().ok()).unwrap_or(10_000);
+    let rt = runtime();
+    // Warm up outside the measured function (lazy statics, first allocations).
+    match which {
+        "wrapped" => {
+            let svc = SanitizeErrors::new(router(json));
+            rt.block_on(run_batch(&svc, 100));
+            measured_loop(&rt, &svc, n);
+        }
+        "router_layer" => {
+            let svc = router(json).layer(SanitizeErrorsLayer::new());
+            rt.block_on(run_batch(&svc, 100));
+            measured_loop(&rt, &svc, n);
+        }
+        _ => {
+            let svc = router(json);
+            rt.block_on(run_batch(&svc, 100));
+            measured_loop(&rt, &svc, n);
+        }
+    }
+    println!("{spec}: {n} requests");
+}
+
 criterion_group!(group, benches);
 
 fn main() {
+    if let Ok(spec) = std::env::var("SAFEGUARD_ERRORS_LOOP") {
+        instruction_loop(&spec);
+        return;
+    }
     group();
     Criterion::default().configure_from_args().final_summary();
     let smoke = std::env::args().any(|a| a == "--test");

@@ -216,6 +216,7 @@ struct Config {
 }
 
 impl Config {
+    #[inline]
     fn is_stripped(&self, name: &HeaderName) -> bool {
         self.strip.contains(name)
     }
@@ -251,12 +252,14 @@ impl StripSet {
         self.names.push(name);
     }
 
+    #[inline(always)]
     fn bits(name: &HeaderName) -> (u64, u128) {
         let s = name.as_str().as_bytes();
         let first = s.first().copied().unwrap_or(0);
         (1u64 << (s.len() % 64), 1u128 << (first % 128))
     }
 
+    #[inline(always)]
     fn contains(&self, name: &HeaderName) -> bool {
         let (lengths, firsts) = Self::bits(name);
         self.lengths & lengths != 0 && self.firsts & firsts != 0 && self.names.contains(name)
@@ -581,6 +584,8 @@ impl<S> SanitizeErrors<S> {
     }
 }
 
+#[cold]
+#[inline(never)]
 fn panic_text(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
@@ -621,31 +626,48 @@ where
     }
 
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
-        let ctx = Ctx {
-            config: Arc::clone(&self.config),
-            request_id: req.headers().get(&self.config.request_id_header).cloned(),
-        };
-        if let Some((kind, text)) = self.failed.take() {
-            return ResponseFuture {
-                state: State::Failed {
-                    failure: Some((kind, text)),
-                },
-                ctx: Some(ctx),
-            };
+        // The raw request id is captured now (the request is gone afterwards) but only validated
+        // when an incident happens; absent (the common case), this costs one lookup.
+        let request_id = req.headers().get(&self.config.request_id_header).cloned();
+        if let Some(failure) = self.failed.take() {
+            return failed_future(Arc::clone(&self.config), request_id, failure);
         }
-        let state = match catch_unwind(AssertUnwindSafe(|| self.inner.call(req))) {
-            Ok(fut) => State::Inner { fut },
-            Err(payload) => State::Failed {
-                failure: Some((IncidentKind::Panic, panic_text(&*payload))),
+        let inner = &mut self.inner;
+        match catch_unwind(AssertUnwindSafe(move || inner.call(req))) {
+            Ok(fut) => ResponseFuture {
+                state: State::Inner { fut },
+                ctx: Some(Ctx {
+                    config: Arc::clone(&self.config),
+                    request_id,
+                }),
             },
-        };
-        ResponseFuture {
-            state,
-            ctx: Some(ctx),
+            Err(payload) => failed_future(
+                Arc::clone(&self.config),
+                request_id,
+                (IncidentKind::Panic, panic_text(&*payload)),
+            ),
         }
     }
 }
 
+// Out of line and cold: keeps the 2xx path of `call` short.
+#[cold]
+#[inline(never)]
+fn failed_future<F, B>(
+    config: Arc<Config>,
+    request_id: Option<HeaderValue>,
+    failure: (IncidentKind, String),
+) -> ResponseFuture<F, B> {
+    ResponseFuture {
+        state: State::Failed {
+            failure: Some(failure),
+        },
+        ctx: Some(Ctx { config, request_id }),
+    }
+}
+
+#[cold]
+#[inline(never)]
 fn display_text<E: fmt::Display + ?Sized>(e: &E) -> String {
     // A Display impl that panics must not take the layer down with it.
     catch_unwind(AssertUnwindSafe(|| e.to_string()))
@@ -751,29 +773,18 @@ where
                     },
                 },
                 StateProj::Failed { failure } => {
-                    let (kind, text) = failure
-                        .take()
-                        .unwrap_or((IncidentKind::Panic, String::new()));
-                    let Some(ctx) = this.ctx.take() else {
+                    let Some(res) = answer_failure(failure, this.ctx) else {
                         return Poll::Pending;
                     };
-                    let incident =
-                        Incident::new(ctx.incident_id(), StatusCode::INTERNAL_SERVER_ERROR, kind);
-                    log_withheld(&ctx.config, &incident, text.as_bytes(), false, None);
-                    let res = problem_response(&ctx.config, &incident, None);
                     this.state.set(State::Done);
                     return Poll::Ready(Ok(res));
                 }
                 StateProj::Reading { reading } => {
-                    let Some(r) = reading.as_mut() else {
-                        return Poll::Pending;
-                    };
-                    ready!(fill(r, cx));
-                    let (Some(r), Some(ctx)) = (reading.take(), this.ctx.take()) else {
+                    let Some(res) = ready!(poll_reading(reading, this.ctx, cx)) else {
                         return Poll::Pending;
                     };
                     this.state.set(State::Done);
-                    return Poll::Ready(Ok(decide(*r, ctx)));
+                    return Poll::Ready(Ok(res));
                 }
                 // Polled after completion: stay pending rather than panic.
                 StateProj::Done => return Poll::Pending,
@@ -783,6 +794,45 @@ where
     }
 }
 
+/// The 500 for an error or panic before any response existed.
+#[cold]
+#[inline(never)]
+fn answer_failure<B>(
+    failure: &mut Option<(IncidentKind, String)>,
+    ctx: &mut Option<Ctx>,
+) -> Option<Response<SanitizeBody<B>>> {
+    let (kind, text) = failure
+        .take()
+        .unwrap_or((IncidentKind::Panic, String::new()));
+    let ctx = ctx.take()?;
+    let incident = Incident::new(ctx.incident_id(), StatusCode::INTERNAL_SERVER_ERROR, kind);
+    log_withheld(&ctx.config, &incident, text.as_bytes(), false, None);
+    Some(problem_response(&ctx.config, &incident, None))
+}
+
+/// Reads an error body (bounded) and decides on it; `Ready(None)` only if polled after the end.
+#[cold]
+#[inline(never)]
+fn poll_reading<B>(
+    reading: &mut Option<Box<Reading<B>>>,
+    ctx: &mut Option<Ctx>,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Response<SanitizeBody<B>>>>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    let Some(r) = reading.as_mut() else {
+        return Poll::Ready(None);
+    };
+    ready!(fill(r, cx));
+    let (Some(r), Some(ctx)) = (reading.take(), ctx.take()) else {
+        return Poll::Ready(None);
+    };
+    Poll::Ready(Some(decide(*r, ctx)))
+}
+
+#[inline]
 fn strip_headers(config: &Config, headers: &mut HeaderMap) {
     // One pass over the (usually few) response headers; removal only when something matches.
     if headers.keys().any(|k| config.is_stripped(k)) {
@@ -813,6 +863,8 @@ fn mode_for<B>(res: &Response<B>, config: &Config) -> Option<Mode> {
     }
 }
 
+#[cold]
+#[inline(never)]
 fn start_reading<B>(res: Response<B>, mode: Mode, config: &Config) -> Box<Reading<B>> {
     let (head, body) = res.into_parts();
     let limit = match mode {
@@ -968,6 +1020,8 @@ where
     problem_response(&config, &incident, Some(head))
 }
 
+#[cold]
+#[inline(never)]
 fn log_withheld(
     config: &Config,
     incident: &Incident,
@@ -1145,8 +1199,10 @@ impl<B: fmt::Debug> fmt::Debug for SanitizeBody<B> {
 
 type Polled = Poll<Option<Result<Frame<Bytes>, BoxError>>>;
 
-/// Polls an inner body with panics caught; `Err(())` means it panicked.
-fn poll_caught<B>(body: Pin<&mut B>, cx: &mut Context<'_>) -> Result<Polled, String>
+/// Polls an inner body with panics caught; `Err` carries the panic payload (turned into text
+/// only on that cold path).
+#[inline]
+fn poll_caught<B>(body: Pin<&mut B>, cx: &mut Context<'_>) -> Result<Polled, Box<dyn Any + Send>>
 where
     B: Body,
     B::Error: Into<BoxError>,
@@ -1158,11 +1214,15 @@ where
             frame.map_data(|mut d| d.copy_to_bytes(d.remaining()))
         )))),
         Ok(Poll::Ready(Some(Err(e)))) => Ok(Poll::Ready(Some(Err(e.into())))),
-        Err(payload) => Err(panic_text(&*payload)),
+        Err(payload) => Err(payload),
     }
 }
 
-fn body_panicked(ctx: Option<Ctx>, text: &str) -> Polled {
+#[cold]
+#[inline(never)]
+fn body_panicked(ctx: Option<Ctx>, payload: Box<dyn Any + Send>) -> Polled {
+    let text = panic_text(&*payload);
+    drop(payload);
     let id = ctx
         .as_ref()
         .map(Ctx::incident_id)
@@ -1197,7 +1257,7 @@ where
         let (panic, ctx) = match kind.as_mut().project() {
             BodyProj::Passthrough { inner, ctx } => match poll_caught(inner, cx) {
                 Ok(polled) => return polled,
-                Err(text) => (text, ctx.take()),
+                Err(payload) => (payload, ctx.take()),
             },
             BodyProj::Prefixed { state } => {
                 if let Some(data) = state.prefix.take() {
@@ -1206,7 +1266,7 @@ where
                 match &mut state.rest {
                     Some(body) => match poll_caught(body.as_mut(), cx) {
                         Ok(polled) => return polled,
-                        Err(text) => (text, state.ctx.take()),
+                        Err(payload) => (payload, state.ctx.take()),
                     },
                     None => {
                         return Poll::Ready(state.trailers.take().map(|t| Ok(Frame::trailers(t))));
@@ -1217,7 +1277,7 @@ where
             BodyProj::Ended => return Poll::Ready(None),
         };
         kind.set(BodyKind::Ended);
-        body_panicked(ctx, &panic)
+        body_panicked(ctx, panic)
     }
 
     fn is_end_stream(&self) -> bool {
