@@ -938,6 +938,17 @@ impl Redactor {
                 }
                 Expect::KeyOrClose | Expect::Key => {
                     if b == b'"' {
+                        let next = if self.skipping() {
+                            self.skip_members(s, i)
+                        } else {
+                            self.members(s, i, out)?
+                        };
+                        if next != i {
+                            i = next;
+                            continue;
+                        }
+                    }
+                    if b == b'"' {
                         // Fast path: a plain key that ends in this chunk is classified straight
                         // from the input, without going through the key buffer.
                         let end = scan_plain(s, i + 1);
@@ -981,6 +992,13 @@ impl Redactor {
                         b',' => {
                             self.expect = if object { Expect::Key } else { Expect::Value };
                             i += 1;
+                            if object && s.get(i) == Some(&b'"') {
+                                i = if self.skipping() {
+                                    self.skip_members(s, i)
+                                } else {
+                                    self.members(s, i, out)?
+                                };
+                            }
                         }
                         b'}' if object => {
                             self.close(true, i, out)?;
@@ -1362,6 +1380,20 @@ impl Redactor {
     /// Classifies a complete key (raw bytes between the quotes), decides what its value gets,
     /// and writes `,"key":` unless the member is removed.
     fn key_done(&mut self, key: &[u8], out: &mut Vec<u8>) {
+        let pending = self.classify_key(key);
+        self.pending = pending;
+        if pending != Pending::Drop {
+            self.separator(out);
+            out.push(b'"');
+            out.extend_from_slice(key);
+            out.extend_from_slice(b"\":");
+        }
+    }
+
+    /// Classifies a complete key (raw bytes between the quotes) and decides what its value gets
+    /// (tallied), stepping the path states; writes nothing.
+    #[inline]
+    fn classify_key(&mut self, key: &[u8]) -> Pending {
         let (path_start, path_end) = self
             .stack
             .last()
@@ -1389,12 +1421,178 @@ impl Redactor {
                 self.canonicalize(key);
             }
         }
+        pending
+    }
+
+    /// The fast lane through an object's members: compact `"key":scalar` members (no whitespace,
+    /// plain keys and strings without escapes or non-ASCII bytes) that end inside this chunk are
+    /// classified and written with one copy each. `s[i]` is the `"` opening a key, with
+    /// `expect` at `Key` or `KeyOrClose`. Anything else (a container value, a value to buffer,
+    /// whitespace, an escape, the chunk's end, an error) is left to the general state machine:
+    /// the lane returns at a token boundary with the state exactly as the general path would
+    /// have left it there, so output and error offsets are the same whichever path runs.
+    fn members(&mut self, s: &[u8], mut i: usize, out: &mut Vec<u8>) -> Result<usize, Error> {
+        let len = s.len();
+        let max_key = self.config.max_key_len();
+        // Consecutive plain members are copied as one run: `s[run.0..run.1]` is owed to `out`
+        // (the commas between them come from the input, as the lazy-comma logic would write
+        // them: the run's first member was written, so the container has a written member).
+        let mut run = (i, i);
+        let next = loop {
+            let end = scan_plain(s, i + 1);
+            if end >= len || s[end] != b'"' {
+                break i;
+            }
+            if end - (i + 1) > max_key {
+                out.extend_from_slice(&s[run.0..run.1]);
+                return self.fail(ErrorKind::KeyTooLong, end);
+            }
+            let colon = end + 1;
+            if colon >= len || s[colon] != b':' {
+                // Whitespace or the chunk's end after the key: the general path goes on.
+                out.extend_from_slice(&s[run.0..run.1]);
+                run = (colon, colon);
+                self.key_done(&s[i + 1..end], out);
+                self.expect = Expect::Colon;
+                break colon;
+            }
+            let v = colon + 1;
+            let scalar = scalar_end(s, v).filter(|_| !(self.detect && s[v] == b'"'));
+            let pending = match self.cached_class(s, i + 1, end) {
+                Some(class) => self.decide_cached(class, &s[i + 1..end]),
+                None => self.classify_key(&s[i + 1..end]),
+            };
+            let Some(vend) = scalar else {
+                out.extend_from_slice(&s[run.0..run.1]);
+                run = (v, v);
+                self.write_key(pending, &s[i..=colon], out);
+                self.expect = Expect::Value;
+                break v;
+            };
+            match pending {
+                Pending::Plain => {
+                    if run.1 + 1 == i && run.0 < run.1 {
+                        // Right after a plain member of this run: `,"key":value` as it came.
+                        if let Some(frame) = self.stack.last_mut() {
+                            frame.written += 1;
+                        }
+                        run.1 = vend;
+                    } else {
+                        out.extend_from_slice(&s[run.0..run.1]);
+                        self.separator(out);
+                        run = (i, vend);
+                    }
+                }
+                Pending::Drop => {}
+                Pending::Redact(id, action)
+                    if !matches!(action, Action::Mask { .. } | Action::Pseudonymize { .. }) =>
+                {
+                    out.extend_from_slice(&s[run.0..run.1]);
+                    run = (vend, vend);
+                    self.separator(out);
+                    out.extend_from_slice(&s[i..=colon]);
+                    write_rendered(out, &self.view.render_whole(id));
+                }
+                _ => {
+                    // A value to buffer: the general path reads it.
+                    out.extend_from_slice(&s[run.0..run.1]);
+                    run = (v, v);
+                    self.write_key(pending, &s[i..=colon], out);
+                    self.expect = Expect::Value;
+                    break v;
+                }
+            }
+            self.expect = Expect::CommaOrClose;
+            i = vend;
+            if i + 1 < len && s[i] == b',' && s[i + 1] == b'"' {
+                self.expect = Expect::Key;
+                i += 1;
+            } else {
+                break i;
+            }
+        };
+        out.extend_from_slice(&s[run.0..run.1]);
+        Ok(next)
+    }
+
+    /// The members lane inside a skipped container: nothing is classified or written, the
+    /// members are only validated. Same contract as [`Redactor::members`].
+    fn skip_members(&mut self, s: &[u8], mut i: usize) -> usize {
+        let len = s.len();
+        let max_key = self.config.max_key_len();
+        loop {
+            let end = scan_plain(s, i + 1);
+            let colon = end + 1;
+            // Long keys, whitespace and the chunk's end: the general path reads the key.
+            if colon >= len || s[end] != b'"' || s[colon] != b':' || end - (i + 1) > max_key {
+                return i;
+            }
+            let v = colon + 1;
+            let Some(vend) = scalar_end(s, v) else {
+                self.expect = Expect::Value;
+                return v;
+            };
+            self.expect = Expect::CommaOrClose;
+            i = vend;
+            if i + 1 < len && s[i] == b',' && s[i + 1] == b'"' {
+                self.expect = Expect::Key;
+                i += 1;
+            } else {
+                return i;
+            }
+        }
+    }
+
+    /// The class of a key found in the key cache, without copying or canonicalizing it:
+    /// `None` when the key is not cached (or when path rules are in force, which
+    /// [`Redactor::classify_key`] handles). `s[start..end]` is the raw key.
+    #[inline]
+    fn cached_class(&self, s: &[u8], start: usize, end: usize) -> Option<Option<ClassId>> {
+        let len = end - start;
+        if len > CACHE_KEY || self.has_paths || self.cache.is_empty() {
+            return None;
+        }
+        let (head, tail) = if len >= 8 {
+            (load8(s, start), load8(s, end - 8))
+        } else if start + 8 <= s.len() {
+            // The 8 bytes from the key's start, the ones past its end masked off: the same
+            // integer `fingerprint` folds from the key alone.
+            let word = load8(s, start) & (u64::MAX >> (64 - 8 * len.max(1)));
+            let word = if len == 0 { 0 } else { word };
+            (word, word)
+        } else {
+            fingerprint(&s[start..end])
+        };
+        let len = len as u8;
+        let set = cache_set(head, tail, len);
+        for way in [set, set + 1] {
+            let entry = self.cache.get(way)?;
+            if entry.len == len && entry.head == head && entry.tail == tail {
+                return Some(entry.class);
+            }
+        }
+        None
+    }
+
+    /// [`Redactor::decide`] for a cached name class (no path rules in force), with the
+    /// canonical tag that per-field pseudonyms need.
+    #[inline]
+    fn decide_cached(&mut self, class: Option<ClassId>, key: &[u8]) -> Pending {
+        let pending = self.decide(class);
+        if let Pending::Redact(_, Action::Pseudonymize { per_field: true }) = pending {
+            self.canonicalize(key);
+        }
+        pending
+    }
+
+    /// Sets the pending action and writes `"key":` (given whole, quotes and colon included)
+    /// unless the member is removed.
+    #[inline]
+    fn write_key(&mut self, pending: Pending, head: &[u8], out: &mut Vec<u8>) {
         self.pending = pending;
         if pending != Pending::Drop {
             self.separator(out);
-            out.push(b'"');
-            out.extend_from_slice(key);
-            out.extend_from_slice(b"\":");
+            out.extend_from_slice(head);
         }
     }
 
@@ -1689,6 +1887,78 @@ fn scan_plain(s: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// The 8 bytes at `s[at..at + 8]` as a little-endian integer (`at + 8 <= s.len()`).
+#[inline]
+fn load8(s: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&s[at..at + 8]);
+    u64::from_le_bytes(word)
+}
+
+/// The end (exclusive) of a complete scalar value at `s[v]` that is followed by at least one more
+/// byte in `s`: a string without escapes or non-ASCII bytes, a valid number, or a literal.
+/// `None` when the value is anything else, runs to the chunk's end, or is invalid (the general
+/// path then reads it and reports any error at the same offset).
+#[inline]
+fn scalar_end(s: &[u8], v: usize) -> Option<usize> {
+    let end = match *s.get(v)? {
+        b'"' => {
+            let e = scan_plain(s, v + 1);
+            if *s.get(e)? != b'"' {
+                return None;
+            }
+            e + 1
+        }
+        b'-' | b'0'..=b'9' => number_end(s, v)?,
+        b't' => literal_end(s, v, b"true")?,
+        b'f' => literal_end(s, v, b"false")?,
+        b'n' => literal_end(s, v, b"null")?,
+        _ => return None,
+    };
+    (end < s.len()).then_some(end)
+}
+
+#[inline]
+fn literal_end(s: &[u8], v: usize, text: &[u8]) -> Option<usize> {
+    let end = v + text.len();
+    (s.get(v..end)? == text).then_some(end)
+}
+
+/// The end of a valid number (RFC 8259 §6) at `s[i]`, if a byte that cannot continue it follows
+/// in `s`.
+#[inline]
+fn number_end(s: &[u8], mut i: usize) -> Option<usize> {
+    let digits = |i: &mut usize| -> Option<()> {
+        if !s.get(*i)?.is_ascii_digit() {
+            return None;
+        }
+        while s.get(*i)?.is_ascii_digit() {
+            *i += 1;
+        }
+        Some(())
+    };
+    if s[i] == b'-' {
+        i += 1;
+    }
+    if *s.get(i)? == b'0' {
+        i += 1;
+    } else {
+        digits(&mut i)?;
+    }
+    if *s.get(i)? == b'.' {
+        i += 1;
+        digits(&mut i)?;
+    }
+    if matches!(*s.get(i)?, b'e' | b'E') {
+        i += 1;
+        if matches!(*s.get(i)?, b'+' | b'-') {
+            i += 1;
+        }
+        digits(&mut i)?;
+    }
+    Some(i)
 }
 
 /// The first and last 8 bytes of a key of at most 16 bytes, as integers (zero-padded when
