@@ -926,6 +926,13 @@ impl Redactor {
             if i == len {
                 return Ok(());
             }
+            if !self.skipping() && !self.stack.is_empty() {
+                let next = self.fast(s, i, out)?;
+                if next != i {
+                    i = next;
+                    continue;
+                }
+            }
             let b = s[i];
             match self.expect {
                 Expect::Value | Expect::ValueOrClose => {
@@ -937,12 +944,8 @@ impl Redactor {
                     }
                 }
                 Expect::KeyOrClose | Expect::Key => {
-                    if b == b'"' {
-                        let next = if self.skipping() {
-                            self.skip_members(s, i)
-                        } else {
-                            self.members(s, i, out)?
-                        };
+                    if b == b'"' && self.skipping() {
+                        let next = self.skip_members(s, i);
                         if next != i {
                             i = next;
                             continue;
@@ -992,12 +995,8 @@ impl Redactor {
                         b',' => {
                             self.expect = if object { Expect::Key } else { Expect::Value };
                             i += 1;
-                            if object && s.get(i) == Some(&b'"') {
-                                i = if self.skipping() {
-                                    self.skip_members(s, i)
-                                } else {
-                                    self.members(s, i, out)?
-                                };
+                            if object && self.skipping() && s.get(i) == Some(&b'"') {
+                                i = self.skip_members(s, i);
                             }
                         }
                         b'}' if object => {
@@ -1424,95 +1423,204 @@ impl Redactor {
         pending
     }
 
-    /// The fast lane through an object's members: compact `"key":scalar` members (no whitespace,
-    /// plain keys and strings without escapes or non-ASCII bytes) that end inside this chunk are
-    /// classified and written with one copy each. `s[i]` is the `"` opening a key, with
-    /// `expect` at `Key` or `KeyOrClose`. Anything else (a container value, a value to buffer,
-    /// whitespace, an escape, the chunk's end, an error) is left to the general state machine:
-    /// the lane returns at a token boundary with the state exactly as the general path would
-    /// have left it there, so output and error offsets are the same whichever path runs.
-    fn members(&mut self, s: &[u8], mut i: usize, out: &mut Vec<u8>) -> Result<usize, Error> {
+    /// The fast lane through compact JSON inside a container: members and elements with no
+    /// whitespace, plain keys and strings (no escapes or non-ASCII bytes), scalars that end
+    /// inside this chunk, and plain objects and arrays opened and closed inline. Keys are
+    /// classified straight from the input and unchanged runs are copied with one write. `s[i]`
+    /// is the next byte to read, outside any token, with a container open and nothing skipped.
+    /// Anything else (a value to redact whole or to buffer, whitespace, an escape, the chunk's
+    /// end, the top-level close, an error) is left to the general state machine: the lane
+    /// returns at a token boundary with the state exactly as the general path would have left
+    /// it there, so output and error offsets are the same whichever path runs.
+    fn fast(&mut self, s: &[u8], mut i: usize, out: &mut Vec<u8>) -> Result<usize, Error> {
         let len = s.len();
         let max_key = self.config.max_key_len();
-        // Consecutive plain members are copied as one run: `s[run.0..run.1]` is owed to `out`
-        // (the commas between them come from the input, as the lazy-comma logic would write
-        // them: the run's first member was written, so the container has a written member).
+        let max_depth = self.config.max_depth;
+        // Unchanged output is copied in runs: `s[run.0..run.1]` is owed to `out`. A run only
+        // ever ends after a value or a bracket, so an item starting at `run.1` follows `{` or
+        // `[` (its container's first written item: no comma) and one at `run.1 + 1` follows a
+        // comma after a written item of the same container (the comma the lazy-comma logic
+        // would write).
         let mut run = (i, i);
+        macro_rules! flush {
+            () => {
+                out.extend_from_slice(&s[run.0..run.1])
+            };
+        }
+        // Writes the item `s[from..to]` (a member or an element) with its separator.
+        macro_rules! item {
+            ($from:expr, $to:expr) => {{
+                let (from, to) = ($from, $to);
+                if run.0 < run.1 && (run.1 == from || run.1 + 1 == from) {
+                    if let Some(frame) = self.stack.last_mut() {
+                        frame.written += 1;
+                    }
+                    run.1 = to;
+                } else {
+                    flush!();
+                    self.separator(out);
+                    run = (from, to);
+                }
+            }};
+        }
         let next = loop {
-            let end = scan_plain(s, i + 1);
-            if end >= len || s[end] != b'"' {
+            if i >= len {
                 break i;
             }
-            if end - (i + 1) > max_key {
-                out.extend_from_slice(&s[run.0..run.1]);
-                return self.fail(ErrorKind::KeyTooLong, end);
-            }
-            let colon = end + 1;
-            if colon >= len || s[colon] != b':' {
-                // Whitespace or the chunk's end after the key: the general path goes on.
-                out.extend_from_slice(&s[run.0..run.1]);
-                run = (colon, colon);
-                self.key_done(&s[i + 1..end], out);
-                self.expect = Expect::Colon;
-                break colon;
-            }
-            let v = colon + 1;
-            let scalar = scalar_end(s, v).filter(|_| !(self.detect && s[v] == b'"'));
-            let pending = match self.cached_class(s, i + 1, end) {
-                Some(class) => self.decide_cached(class, &s[i + 1..end]),
-                None => self.classify_key(&s[i + 1..end]),
+            let Some(&Frame { object, .. }) = self.stack.last() else {
+                break i;
             };
-            let Some(vend) = scalar else {
-                out.extend_from_slice(&s[run.0..run.1]);
-                run = (v, v);
-                self.write_key(pending, &s[i..=colon], out);
-                self.expect = Expect::Value;
-                break v;
-            };
-            match pending {
-                Pending::Plain => {
-                    if run.1 + 1 == i && run.0 < run.1 {
-                        // Right after a plain member of this run: `,"key":value` as it came.
-                        if let Some(frame) = self.stack.last_mut() {
-                            frame.written += 1;
-                        }
-                        run.1 = vend;
-                    } else {
-                        out.extend_from_slice(&s[run.0..run.1]);
-                        self.separator(out);
-                        run = (i, vend);
+            let b = s[i];
+            match self.expect {
+                Expect::CommaOrClose => {
+                    if b == b',' {
+                        self.expect = if object { Expect::Key } else { Expect::Value };
+                        i += 1;
+                        continue;
+                    }
+                    if b != if object { b'}' } else { b']' } {
+                        break i;
                     }
                 }
-                Pending::Drop => {}
-                Pending::Redact(id, action)
-                    if !matches!(action, Action::Mask { .. } | Action::Pseudonymize { .. }) =>
-                {
-                    out.extend_from_slice(&s[run.0..run.1]);
-                    run = (vend, vend);
-                    self.separator(out);
-                    out.extend_from_slice(&s[i..=colon]);
-                    write_rendered(out, &self.view.render_whole(id));
+                Expect::KeyOrClose | Expect::Key if b == b'"' => {
+                    let end = scan_plain(s, i + 1);
+                    if end >= len || s[end] != b'"' {
+                        break i;
+                    }
+                    if end - (i + 1) > max_key {
+                        flush!();
+                        return self.fail(ErrorKind::KeyTooLong, end);
+                    }
+                    let colon = end + 1;
+                    if colon >= len || s[colon] != b':' {
+                        // Whitespace or the chunk's end after the key: the general path goes on.
+                        flush!();
+                        run = (colon, colon);
+                        self.key_done(&s[i + 1..end], out);
+                        self.expect = Expect::Colon;
+                        break colon;
+                    }
+                    let v = colon + 1;
+                    let scalar = scalar_end(s, v).filter(|_| !(self.detect && s[v] == b'"'));
+                    let pending = match self.cached_class(s, i + 1, end) {
+                        Some(class) => self.decide_cached(class, &s[i + 1..end]),
+                        None => self.classify_key(&s[i + 1..end]),
+                    };
+                    match (pending, scalar) {
+                        (Pending::Plain, Some(vend)) => item!(i, vend),
+                        (Pending::Drop, Some(_)) => {}
+                        (Pending::Redact(id, action), Some(_))
+                            if !matches!(
+                                action,
+                                Action::Mask { .. } | Action::Pseudonymize { .. }
+                            ) =>
+                        {
+                            flush!();
+                            self.separator(out);
+                            out.extend_from_slice(&s[i..=colon]);
+                            write_rendered(out, &self.view.render_whole(id));
+                            run = (scalar.unwrap_or(v), scalar.unwrap_or(v));
+                        }
+                        (Pending::Plain, None)
+                            if matches!(s.get(v), Some(b'{' | b'['))
+                                && v + 1 < len
+                                && self.stack.len() < max_depth =>
+                        {
+                            // A plain container: `"key":{` as it came, then its contents.
+                            item!(i, v + 1);
+                            let parent_end = self.stack.last().map_or(0, |f| f.path_end);
+                            let child = (parent_end, self.states.len());
+                            self.push_frame(s[v] == b'{', child);
+                            i = v + 1;
+                            continue;
+                        }
+                        _ => {
+                            // A value to redact whole or buffer: the general path reads it.
+                            flush!();
+                            run = (v, v);
+                            self.write_key(pending, &s[i..=colon], out);
+                            self.expect = Expect::Value;
+                            break v;
+                        }
+                    }
+                    i = scalar.unwrap_or(v);
+                    self.expect = Expect::CommaOrClose;
+                    continue;
                 }
-                _ => {
-                    // A value to buffer: the general path reads it.
-                    out.extend_from_slice(&s[run.0..run.1]);
-                    run = (v, v);
-                    self.write_key(pending, &s[i..=colon], out);
-                    self.expect = Expect::Value;
-                    break v;
+                Expect::KeyOrClose if b == b'}' => {}
+                Expect::ValueOrClose if b == b']' => {}
+                Expect::ValueOrClose | Expect::Value if !object => {
+                    // An array element. Path rules on elements are the general path's.
+                    let Some(frame) = self.stack.last() else {
+                        break i;
+                    };
+                    let (start, end) = (frame.path_start, frame.path_end);
+                    if start < end {
+                        break i;
+                    }
+                    let open = matches!(b, b'{' | b'[') && i + 1 < len;
+                    let to = if open {
+                        if self.stack.len() >= max_depth {
+                            break i;
+                        }
+                        i + 1
+                    } else {
+                        match scalar_end(s, i).filter(|_| !(self.detect && b == b'"')) {
+                            Some(to) => to,
+                            None => break i,
+                        }
+                    };
+                    if let Some(frame) = self.stack.last_mut() {
+                        frame.index += 1;
+                    }
+                    if self.has_paths {
+                        self.states.truncate(end);
+                    }
+                    item!(i, to);
+                    if open {
+                        self.push_frame(b == b'{', (end, self.states.len()));
+                    } else {
+                        self.expect = Expect::CommaOrClose;
+                    }
+                    i = to;
+                    continue;
                 }
+                _ => break i,
             }
-            self.expect = Expect::CommaOrClose;
-            i = vend;
-            if i + 1 < len && s[i] == b',' && s[i + 1] == b'"' {
-                self.expect = Expect::Key;
-                i += 1;
-            } else {
+            // A close: `}` or `]` matching the container, not the top level's (the general path
+            // ends documents).
+            if self.stack.len() < 2 {
                 break i;
             }
+            self.stack.pop();
+            if run.0 < run.1 && run.1 == i {
+                run.1 = i + 1;
+            } else {
+                flush!();
+                run = (i, i + 1);
+            }
+            self.expect = Expect::CommaOrClose;
+            i += 1;
         };
-        out.extend_from_slice(&s[run.0..run.1]);
+        flush!();
         Ok(next)
+    }
+
+    /// Opens a plain container inline (the lane wrote its bracket).
+    #[inline]
+    fn push_frame(&mut self, object: bool, (path_start, path_end): (usize, usize)) {
+        self.stack.push(Frame {
+            object,
+            written: 0,
+            index: 0,
+            path_start,
+            path_end,
+        });
+        self.expect = if object {
+            Expect::KeyOrClose
+        } else {
+            Expect::ValueOrClose
+        };
     }
 
     /// The members lane inside a skipped container: nothing is classified or written, the
