@@ -55,6 +55,7 @@
 
 use std::fmt;
 use std::mem::size_of;
+use std::sync::Arc;
 
 use crate::class::DataClass;
 use crate::policy::{
@@ -483,7 +484,11 @@ pub struct Redactor {
     decoded: Vec<u8>,
     canon: Vec<u8>,
     states: Vec<PathState>,
-    cache: Vec<CacheEntry>,
+    /// Shared copy-on-write with the policy: a new rewriter starts from the cache the last
+    /// finished one shared, and copies it only when it learns a new key.
+    cache: Arc<Vec<CacheEntry>>,
+    /// Whether `cache` holds keys learned since it was taken from the policy.
+    cache_learned: bool,
 
     tally: Tally,
     oversized: u64,
@@ -540,6 +545,10 @@ impl Redactor {
         if has_paths {
             policy.paths().root(&mut states);
         }
+        let cache = policy
+            .engine_cache()
+            .and_then(|shared| shared.downcast::<Vec<CacheEntry>>().ok())
+            .unwrap_or_default();
         Self {
             view,
             config,
@@ -565,7 +574,8 @@ impl Redactor {
             decoded: Vec::new(),
             canon: Vec::new(),
             states,
-            cache: Vec::new(),
+            cache,
+            cache_learned: false,
             tally: Tally::default(),
             oversized: 0,
             documents: 0,
@@ -606,6 +616,7 @@ impl Redactor {
         fresh.stack.clear();
         if same_policy {
             std::mem::swap(&mut fresh.cache, &mut self.cache);
+            fresh.cache_learned = self.cache_learned;
         }
         fresh.high_water = self.high_water;
         *self = fresh;
@@ -821,6 +832,12 @@ impl Redactor {
             return self.fail(ErrorKind::Truncated, 0);
         }
         self.finished = true;
+        if self.cache_learned {
+            // Later rewriters of this policy start with the keys this one learned.
+            self.cache_learned = false;
+            let shared: Arc<dyn std::any::Any + Send + Sync> = self.cache.clone();
+            self.view.policy().share_engine_cache(shared);
+        }
         Ok(())
     }
 
@@ -1719,7 +1736,7 @@ impl Redactor {
     fn name_class(&mut self, key: &[u8], canon_ready: bool) -> Option<ClassId> {
         let slot = if key.len() <= CACHE_KEY {
             if self.cache.is_empty() {
-                self.cache = vec![EMPTY_ENTRY; CACHE_SLOTS];
+                self.cache = Arc::new(vec![EMPTY_ENTRY; CACHE_SLOTS]);
             }
             let (head, tail) = fingerprint(key);
             let len = key.len() as u8;
@@ -1757,7 +1774,10 @@ impl Redactor {
         let class = self.view.policy().classify_canonical(&self.canon);
         if let Some((way, mut entry)) = slot {
             entry.class = class;
-            self.cache[way] = entry;
+            if let Some(slot) = Arc::make_mut(&mut self.cache).get_mut(way) {
+                *slot = entry;
+            }
+            self.cache_learned = true;
         }
         class
     }

@@ -389,3 +389,32 @@ mod fast_lane {
         }
     }
 }
+
+#[test]
+fn key_cache_shared_through_the_policy_is_per_policy_and_per_caller_exact() {
+    let doc = br#"{"foo":"f","bar":"b","email":"e@x.example","note":"n"}"#;
+    let a = Policy::builder()
+        .field("foo", DataClass::Internal)
+        .build()
+        .unwrap();
+    let b = Policy::builder()
+        .field("bar", DataClass::Internal)
+        .build()
+        .unwrap();
+    let cleared = Principal::new("p").with_clearance(DataClass::Personal);
+    for _ in 0..3 {
+        // Each rewriter is fresh; from the second round on they start from a shared cache.
+        let (out, _) = Redactor::redact_slice(a.view(None), Config::default(), doc).unwrap();
+        assert_eq!(out, br#"{"foo":null,"bar":"b","email":null,"note":"n"}"#);
+        let (out, _) = Redactor::redact_slice(b.view(None), Config::default(), doc).unwrap();
+        assert_eq!(out, br#"{"foo":"f","bar":null,"email":null,"note":"n"}"#);
+        let (out, tally) =
+            Redactor::redact_slice(a.view(Some(&cleared)), Config::default(), doc).unwrap();
+        assert_eq!(
+            out,
+            br#"{"foo":null,"bar":"b","email":"e@x.example","note":"n"}"#
+        );
+        assert_eq!((tally.redacted(), tally.revealed()), (1, 1));
+    }
+    assert!(a.engine_cache().is_some());
+}

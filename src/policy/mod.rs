@@ -40,11 +40,12 @@ mod defaults;
 mod name;
 mod path;
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::class::DataClass;
 use crate::detect::Scanner;
@@ -361,6 +362,10 @@ struct Inner {
     detectors: Option<Scanner>,
     keys: Option<Arc<KeyRing>>,
     erasure: Erasure,
+    /// What the engines learned about raw keys (the JSON rewriter's key cache), shared so a new
+    /// rewriter starts warm. Opaque here; the engine that stores it reads it back. Its entries
+    /// are exact (whole keys, no hashes) and derive only from this policy's rules.
+    engine_cache: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
 }
 
 /// The policy: field rules, class rules, detectors and keys, built once and shared.
@@ -425,6 +430,21 @@ impl Policy {
     /// ```
     pub fn ptr_eq(&self, other: &Policy) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The engine cache last shared through this policy (see `Inner::engine_cache`).
+    #[cfg_attr(not(feature = "redact"), allow(dead_code))]
+    pub(crate) fn engine_cache(&self) -> Option<Arc<dyn Any + Send + Sync>> {
+        // A poisoned or contended lock only costs a cold start.
+        self.inner.engine_cache.try_lock().ok()?.clone()
+    }
+
+    /// Shares an engine cache through this policy for the rewriters created after.
+    #[cfg_attr(not(feature = "redact"), allow(dead_code))]
+    pub(crate) fn share_engine_cache(&self, cache: Arc<dyn Any + Send + Sync>) {
+        if let Ok(mut slot) = self.inner.engine_cache.try_lock() {
+            *slot = Some(cache);
+        }
     }
 
     /// The class id for a field name (any spelling: it is canonicalized), by exact name rules
@@ -1357,6 +1377,7 @@ impl PolicyBuilder {
                 detectors: self.detectors,
                 keys: self.keys,
                 erasure: self.erasure,
+                engine_cache: Mutex::new(None),
             }),
         })
     }
@@ -1375,6 +1396,7 @@ impl PolicyBuilder {
                 detectors: Some(Scanner::new()),
                 keys: None,
                 erasure: Erasure::Null,
+                engine_cache: Mutex::new(None),
             }),
         })
     }
