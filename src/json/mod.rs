@@ -59,7 +59,8 @@ use std::sync::Arc;
 
 use crate::class::DataClass;
 use crate::policy::{
-    Action, ClassId, Disposition, ERASED, PathState, Rendered, Step, Tally, View, canonicalize_into,
+    Action, ClassId, Disposition, ERASED, Erasure, PathState, Rendered, Step, Tally, View,
+    canonicalize_into,
 };
 
 /// The default of [`Config::max_buffer`]: 64 KiB.
@@ -456,6 +457,8 @@ pub struct Redactor {
     public: Option<ClassId>,
     has_paths: bool,
     detect: bool,
+    /// Whether erased values are written as `null` (the policy's [`Erasure::Null`]).
+    erase_null: bool,
 
     expect: Expect,
     tok: Tok,
@@ -541,6 +544,7 @@ impl Redactor {
         let public = policy.class_id(&DataClass::Public);
         let has_paths = !policy.paths().is_empty();
         let detect = config.detect_values && policy.detectors().is_some();
+        let erase_null = policy.erasure() == Erasure::Null;
         let mut states = Vec::new();
         if has_paths {
             policy.paths().root(&mut states);
@@ -555,6 +559,7 @@ impl Redactor {
             public,
             has_paths,
             detect,
+            erase_null,
             expect: Expect::Value,
             tok: Tok::Bom(0),
             stack: Vec::new(),
@@ -1535,7 +1540,11 @@ impl Redactor {
                             flush!();
                             self.separator(out);
                             out.extend_from_slice(&s[i..=colon]);
-                            write_rendered(out, &self.view.render_whole(id));
+                            if action == Action::Erase && self.erase_null {
+                                out.extend_from_slice(b"null");
+                            } else {
+                                write_rendered(out, &self.view.render_whole(id));
+                            }
                             run = (scalar.unwrap_or(v), scalar.unwrap_or(v));
                         }
                         (Pending::Plain, None)
@@ -2029,7 +2038,7 @@ fn load8(s: &[u8], at: usize) -> u64 {
 /// byte in `s`: a string without escapes or non-ASCII bytes, a valid number, or a literal.
 /// `None` when the value is anything else, runs to the chunk's end, or is invalid (the general
 /// path then reads it and reports any error at the same offset).
-#[inline]
+#[inline(always)]
 fn scalar_end(s: &[u8], v: usize) -> Option<usize> {
     let end = match *s.get(v)? {
         b'"' => {

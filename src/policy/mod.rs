@@ -986,6 +986,7 @@ impl Tally {
     /// tally.record(policy.classify_name("token").unwrap(), false);
     /// assert_eq!(tally.redacted(), 1);
     /// ```
+    #[inline]
     pub fn record(&mut self, id: ClassId, revealed: bool) {
         if self.counts.len() <= id.index() {
             self.counts.resize(id.index() + 1, (0, 0));
