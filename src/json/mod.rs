@@ -489,7 +489,7 @@ pub struct Redactor {
     states: Vec<PathState>,
     /// Shared copy-on-write with the policy: a new rewriter starts from the cache the last
     /// finished one shared, and copies it only when it learns a new key.
-    cache: Arc<Vec<CacheEntry>>,
+    cache: Option<Arc<Vec<CacheEntry>>>,
     /// Whether `cache` holds keys learned since it was taken from the policy.
     cache_learned: bool,
 
@@ -540,6 +540,14 @@ impl Redactor {
     /// assert_eq!(err.kind(), ErrorKind::TooDeep);
     /// ```
     pub fn with_config(view: View, config: Config) -> Self {
+        let cache = view
+            .policy()
+            .engine_cache()
+            .and_then(|shared| shared.downcast::<Vec<CacheEntry>>().ok());
+        Self::with_cache(view, config, cache)
+    }
+
+    fn with_cache(view: View, config: Config, cache: Option<Arc<Vec<CacheEntry>>>) -> Self {
         let policy = view.policy();
         let public = policy.class_id(&DataClass::Public);
         let has_paths = !policy.paths().is_empty();
@@ -549,10 +557,6 @@ impl Redactor {
         if has_paths {
             policy.paths().root(&mut states);
         }
-        let cache = policy
-            .engine_cache()
-            .and_then(|shared| shared.downcast::<Vec<CacheEntry>>().ok())
-            .unwrap_or_default();
         Self {
             view,
             config,
@@ -612,7 +616,11 @@ impl Redactor {
     pub fn reset(&mut self, view: View, config: Config) {
         // The key cache reflects one policy's name rules; it survives only for that policy.
         let same_policy = self.view.policy().ptr_eq(view.policy());
-        let mut fresh = Self::with_config(view, config);
+        let mut fresh = if same_policy {
+            Self::with_cache(view, config, None)
+        } else {
+            Self::with_config(view, config)
+        };
         std::mem::swap(&mut fresh.key, &mut self.key);
         std::mem::swap(&mut fresh.val, &mut self.val);
         std::mem::swap(&mut fresh.decoded, &mut self.decoded);
@@ -837,11 +845,11 @@ impl Redactor {
             return self.fail(ErrorKind::Truncated, 0);
         }
         self.finished = true;
-        if self.cache_learned {
+        if let (true, Some(cache)) = (self.cache_learned, &self.cache) {
             // Later rewriters of this policy start with the keys this one learned.
-            self.cache_learned = false;
-            let shared: Arc<dyn std::any::Any + Send + Sync> = self.cache.clone();
+            let shared: Arc<dyn std::any::Any + Send + Sync> = cache.clone();
             self.view.policy().share_engine_cache(shared);
+            self.cache_learned = false;
         }
         Ok(())
     }
@@ -862,7 +870,7 @@ impl Redactor {
             + self.canon.capacity()
             + self.states.capacity() * size_of::<PathState>()
             + self.stack.capacity() * size_of::<Frame>()
-            + self.cache.capacity() * size_of::<CacheEntry>();
+            + self.cache.as_ref().map_or(0, |c| c.capacity()) * size_of::<CacheEntry>();
         self.high_water = self.high_water.max(held);
     }
 
@@ -1245,6 +1253,7 @@ impl Redactor {
     }
 
     /// The pending action for a value of class `class` (none: plain), with tallying.
+    #[inline(always)]
     fn decide(&mut self, class: Option<ClassId>) -> Pending {
         let Some(id) = class else {
             return Pending::Plain;
@@ -1705,10 +1714,11 @@ impl Redactor {
     /// The class of a key found in the key cache, without copying or canonicalizing it:
     /// `None` when the key is not cached (or when path rules are in force, which
     /// [`Redactor::classify_key`] handles). `s[start..end]` is the raw key.
-    #[inline]
+    #[inline(always)]
     fn cached_class(&self, s: &[u8], start: usize, end: usize) -> Option<Option<ClassId>> {
         let len = end - start;
-        if len > CACHE_KEY || self.has_paths || self.cache.is_empty() {
+        let cache = self.cache.as_deref()?;
+        if len > CACHE_KEY || self.has_paths {
             return None;
         }
         let (head, tail) = if start + 8 <= s.len() && end >= 8 {
@@ -1728,7 +1738,7 @@ impl Redactor {
         let len = len as u8;
         let set = cache_set(head, tail, len);
         for way in [set, set + 1] {
-            let entry = self.cache.get(way)?;
+            let entry = cache.get(way)?;
             if entry.len == len && entry.head == head && entry.tail == tail {
                 return Some(entry.class);
             }
@@ -1738,7 +1748,7 @@ impl Redactor {
 
     /// [`Redactor::decide`] for a cached name class (no path rules in force), with the
     /// canonical tag that per-field pseudonyms need.
-    #[inline]
+    #[inline(always)]
     fn decide_cached(&mut self, class: Option<ClassId>, key: &[u8]) -> Pending {
         let pending = self.decide(class);
         if let Pending::Redact(_, Action::Pseudonymize { per_field: true }) = pending {
@@ -1772,9 +1782,9 @@ impl Redactor {
     /// The name-rule class of a raw key, through the cache.
     fn name_class(&mut self, key: &[u8], canon_ready: bool) -> Option<ClassId> {
         let slot = if key.len() <= CACHE_KEY {
-            if self.cache.is_empty() {
-                self.cache = Arc::new(vec![EMPTY_ENTRY; CACHE_SLOTS]);
-            }
+            let cache = self
+                .cache
+                .get_or_insert_with(|| Arc::new(vec![EMPTY_ENTRY; CACHE_SLOTS]));
             let (head, tail) = fingerprint(key);
             let len = key.len() as u8;
             let set = cache_set(head, tail, len);
@@ -1782,13 +1792,14 @@ impl Redactor {
             // direct-mapped table thrashes on the first collision. Keys of up to 16 bytes are
             // fully determined by (length, first 8 bytes, last 8 bytes): no byte compare.
             for way in [set, set + 1] {
-                let entry = &self.cache[way];
-                if entry.len == len && entry.head == head && entry.tail == tail {
-                    return entry.class;
+                if let Some(entry) = cache.get(way) {
+                    if entry.len == len && entry.head == head && entry.tail == tail {
+                        return entry.class;
+                    }
                 }
             }
             // Fill an empty way, else evict the second one (the first keeps long-lived keys).
-            let way = if self.cache[set].len == u8::MAX {
+            let way = if cache.get(set).is_some_and(|e| e.len == u8::MAX) {
                 set
             } else {
                 set + 1
@@ -1811,10 +1822,12 @@ impl Redactor {
         let class = self.view.policy().classify_canonical(&self.canon);
         if let Some((way, mut entry)) = slot {
             entry.class = class;
-            if let Some(slot) = Arc::make_mut(&mut self.cache).get_mut(way) {
-                *slot = entry;
+            if let Some(cache) = &mut self.cache {
+                if let Some(slot) = Arc::make_mut(cache).get_mut(way) {
+                    *slot = entry;
+                }
+                self.cache_learned = true;
             }
-            self.cache_learned = true;
         }
         class
     }
