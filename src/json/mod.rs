@@ -1538,18 +1538,30 @@ impl Redactor {
                         Some(class) => self.decide_cached(class, &s[i + 1..end]),
                         None => self.classify_key(&s[i + 1..end]),
                     };
+                    // A container under a redacted or removed key is skipped whole when it is
+                    // compact and ends in this chunk.
+                    let container = scalar.is_none()
+                        && pending != Pending::Plain
+                        && matches!(s.get(v), Some(b'{' | b'['));
+                    let value_end = if container {
+                        skip_container(s, v, max_depth.saturating_sub(self.stack.len()), max_key)
+                    } else {
+                        scalar
+                    };
                     // If-chains rather than a match: conditional branches predict better here
                     // than one indirect jump.
-                    if let Some(vend) = scalar {
+                    if let Some(vend) = value_end {
                         if pending == Pending::Plain {
                             item!(i, vend);
                         } else if pending != Pending::Drop {
                             let erase = match pending {
+                                // Structures are never masked or pseudonymized: erased whole.
                                 Pending::Redact(id, action)
-                                    if !matches!(
-                                        action,
-                                        Action::Mask { .. } | Action::Pseudonymize { .. }
-                                    ) =>
+                                    if container
+                                        || !matches!(
+                                            action,
+                                            Action::Mask { .. } | Action::Pseudonymize { .. }
+                                        ) =>
                                 {
                                     Some((id, action))
                                 }
@@ -2065,6 +2077,95 @@ fn scan_plain(s: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// The end of a compact container at `s[i]` (`{` or `[`) that ends inside `s`, validated as the
+/// general path validates a skipped value: plain keys of at most `max_key` bytes, scalars as
+/// [`scalar_end`] reads them, no whitespace, nesting of at most `room` levels (and 64). `None`
+/// for anything else: the general path then reads the container and reports any error.
+fn skip_container(s: &[u8], mut i: usize, room: usize, max_key: usize) -> Option<usize> {
+    let limit = room.min(64);
+    // Bit `d` set: the container at depth `d` (0 = the outermost) is an object.
+    let mut objects = 0u64;
+    let mut depth = 0usize;
+    // `open`: `s[i]` opens a container; else `s[i]` starts an item (after `,` or the opening).
+    let mut open = true;
+    loop {
+        if open {
+            if depth >= limit {
+                return None;
+            }
+            let object = s[i] == b'{';
+            if object {
+                objects |= 1 << depth;
+            } else {
+                objects &= !(1 << depth);
+            }
+            depth += 1;
+            i += 1;
+            if *s.get(i)? != if object { b'}' } else { b']' } {
+                open = false;
+                continue;
+            }
+            // Empty: closed below.
+        } else {
+            if objects >> (depth - 1) & 1 == 1 {
+                // A member: a plain key and a colon first.
+                if *s.get(i)? != b'"' {
+                    return None;
+                }
+                let end = scan_plain(s, i + 1);
+                if *s.get(end)? != b'"' || end - (i + 1) > max_key || *s.get(end + 1)? != b':' {
+                    return None;
+                }
+                i = end + 2;
+            }
+            if matches!(*s.get(i)?, b'{' | b'[') {
+                open = true;
+                continue;
+            }
+            i = scalar_end(s, i)?;
+            // After a value: the next item, or the close.
+            loop {
+                let object = objects >> (depth - 1) & 1 == 1;
+                match *s.get(i)? {
+                    b',' => break,
+                    b'}' if object => {}
+                    b']' if !object => {}
+                    _ => return None,
+                }
+                i += 1;
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i).filter(|&end| end < s.len());
+                }
+            }
+            i += 1;
+            continue;
+        }
+        // The close of an empty container, then what follows it.
+        i += 1;
+        depth -= 1;
+        if depth == 0 {
+            return Some(i).filter(|&end| end < s.len());
+        }
+        loop {
+            let object = objects >> (depth - 1) & 1 == 1;
+            match *s.get(i)? {
+                b',' => break,
+                b'}' if object => {}
+                b']' if !object => {}
+                _ => return None,
+            }
+            i += 1;
+            depth -= 1;
+            if depth == 0 {
+                return Some(i).filter(|&end| end < s.len());
+            }
+        }
+        i += 1;
+        open = false;
+    }
 }
 
 /// The 8 bytes at `s[at..at + 8]` as a little-endian integer (`at + 8 <= s.len()`).

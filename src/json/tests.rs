@@ -337,6 +337,9 @@ mod fast_lane {
         "[1,{\"pin\":2}]",
         "{\"email\":\"e\"}",
         "{}",
+        "{\"a\":[{\"b\":[]},[[1,\"x\"]],{}]}",
+        "[{},[],\"\",null]",
+        "[[[[[[0]]]]]]",
     ];
 
     fn doc() -> impl Strategy<Value = String> {
@@ -367,6 +370,17 @@ mod fast_lane {
             let whole = Redactor::redact_slice(p.view(None), Config::default(), input)
                 .map(|(out, _)| out);
             let bytes = bytewise(&p, Config::default(), input);
+            prop_assert_eq!(&whole, &bytes, "{}", text);
+        }
+
+        #[test]
+        fn lane_matches_bytewise_near_the_depth_limit(text in doc(), depth in 1usize..5) {
+            let p = policy(false, false);
+            let config = Config::default().max_depth(depth);
+            let input = text.as_bytes();
+            let whole = Redactor::redact_slice(p.view(None), config.clone(), input)
+                .map(|(out, _)| out);
+            let bytes = bytewise(&p, config, input);
             prop_assert_eq!(&whole, &bytes, "{}", text);
         }
 
@@ -417,4 +431,28 @@ fn key_cache_shared_through_the_policy_is_per_policy_and_per_caller_exact() {
         assert_eq!((tally.redacted(), tally.revealed()), (1, 1));
     }
     assert!(a.engine_cache().is_some());
+}
+
+#[test]
+fn skipped_containers_respect_the_depth_limit_on_every_path() {
+    let p = Policy::default();
+    for n in 0..7 {
+        let arrays = format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        let objects = format!("{}1{}", "{\"k\":".repeat(n), "}".repeat(n));
+        for inner in [&arrays, &objects] {
+            for doc in [
+                format!("{{\"a\":{{\"password\":{inner}}},\"b\":2}}"),
+                format!("[{{\"password\":{inner},\"email\":[{inner}]}},0]"),
+            ] {
+                for depth in 1..9 {
+                    let config = Config::default().max_depth(depth);
+                    let whole =
+                        Redactor::redact_slice(p.view(None), config.clone(), doc.as_bytes())
+                            .map(|(out, _)| out);
+                    let bytes = bytewise(&p, config, doc.as_bytes());
+                    assert_eq!(whole, bytes, "{doc} at depth {depth}");
+                }
+            }
+        }
+    }
 }
