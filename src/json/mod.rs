@@ -37,6 +37,12 @@
 //! eighth of the buffer), one value being masked (up to a quarter), their decoded copies, and the
 //! container stack (up to the depth limit). [`Redactor::high_water`] reports the peak.
 //!
+//! **Speed.** Compact input (no whitespace, keys and strings without escapes) takes a fast lane
+//! that classifies keys straight from the input through a cache of raw keys (128 keys of up to
+//! 16 bytes, about 4 KiB, shared copy-on-write through the [`Policy`](crate::policy::Policy) so a
+//! new rewriter starts warm) and copies unchanged runs with one write; everything else goes
+//! through the general state machine, with the same output and the same errors.
+//!
 //! ```
 //! use safeguard::json::Redactor;
 //! use safeguard::policy::Policy;
@@ -55,10 +61,12 @@
 
 use std::fmt;
 use std::mem::size_of;
+use std::sync::Arc;
 
 use crate::class::DataClass;
 use crate::policy::{
-    Action, ClassId, Disposition, ERASED, PathState, Rendered, Step, Tally, View, canonicalize_into,
+    Action, ClassId, Disposition, ERASED, Erasure, PathState, Rendered, Step, Tally, View,
+    canonicalize_into,
 };
 
 /// The default of [`Config::max_buffer`]: 64 KiB.
@@ -455,6 +463,8 @@ pub struct Redactor {
     public: Option<ClassId>,
     has_paths: bool,
     detect: bool,
+    /// Whether erased values are written as `null` (the policy's [`Erasure::Null`]).
+    erase_null: bool,
 
     expect: Expect,
     tok: Tok,
@@ -483,7 +493,11 @@ pub struct Redactor {
     decoded: Vec<u8>,
     canon: Vec<u8>,
     states: Vec<PathState>,
-    cache: Vec<CacheEntry>,
+    /// Shared copy-on-write with the policy: a new rewriter starts from the cache the last
+    /// finished one shared, and copies it only when it learns a new key.
+    cache: Option<Arc<Vec<CacheEntry>>>,
+    /// Whether `cache` holds keys learned since it was taken from the policy.
+    cache_learned: bool,
 
     tally: Tally,
     oversized: u64,
@@ -532,10 +546,19 @@ impl Redactor {
     /// assert_eq!(err.kind(), ErrorKind::TooDeep);
     /// ```
     pub fn with_config(view: View, config: Config) -> Self {
+        let cache = view
+            .policy()
+            .engine_cache()
+            .and_then(|shared| shared.downcast::<Vec<CacheEntry>>().ok());
+        Self::with_cache(view, config, cache)
+    }
+
+    fn with_cache(view: View, config: Config, cache: Option<Arc<Vec<CacheEntry>>>) -> Self {
         let policy = view.policy();
         let public = policy.class_id(&DataClass::Public);
         let has_paths = !policy.paths().is_empty();
         let detect = config.detect_values && policy.detectors().is_some();
+        let erase_null = policy.erasure() == Erasure::Null;
         let mut states = Vec::new();
         if has_paths {
             policy.paths().root(&mut states);
@@ -546,6 +569,7 @@ impl Redactor {
             public,
             has_paths,
             detect,
+            erase_null,
             expect: Expect::Value,
             tok: Tok::Bom(0),
             stack: Vec::new(),
@@ -565,7 +589,8 @@ impl Redactor {
             decoded: Vec::new(),
             canon: Vec::new(),
             states,
-            cache: Vec::new(),
+            cache,
+            cache_learned: false,
             tally: Tally::default(),
             oversized: 0,
             documents: 0,
@@ -597,7 +622,11 @@ impl Redactor {
     pub fn reset(&mut self, view: View, config: Config) {
         // The key cache reflects one policy's name rules; it survives only for that policy.
         let same_policy = self.view.policy().ptr_eq(view.policy());
-        let mut fresh = Self::with_config(view, config);
+        let mut fresh = if same_policy {
+            Self::with_cache(view, config, None)
+        } else {
+            Self::with_config(view, config)
+        };
         std::mem::swap(&mut fresh.key, &mut self.key);
         std::mem::swap(&mut fresh.val, &mut self.val);
         std::mem::swap(&mut fresh.decoded, &mut self.decoded);
@@ -606,6 +635,7 @@ impl Redactor {
         fresh.stack.clear();
         if same_policy {
             std::mem::swap(&mut fresh.cache, &mut self.cache);
+            fresh.cache_learned = self.cache_learned;
         }
         fresh.high_water = self.high_water;
         *self = fresh;
@@ -821,6 +851,12 @@ impl Redactor {
             return self.fail(ErrorKind::Truncated, 0);
         }
         self.finished = true;
+        if let (true, Some(cache)) = (self.cache_learned, &self.cache) {
+            // Later rewriters of this policy start with the keys this one learned.
+            let shared: Arc<dyn std::any::Any + Send + Sync> = cache.clone();
+            self.view.policy().share_engine_cache(shared);
+            self.cache_learned = false;
+        }
         Ok(())
     }
 
@@ -840,7 +876,7 @@ impl Redactor {
             + self.canon.capacity()
             + self.states.capacity() * size_of::<PathState>()
             + self.stack.capacity() * size_of::<Frame>()
-            + self.cache.capacity() * size_of::<CacheEntry>();
+            + self.cache.as_ref().map_or(0, |c| c.capacity()) * size_of::<CacheEntry>();
         self.high_water = self.high_water.max(held);
     }
 
@@ -926,6 +962,13 @@ impl Redactor {
             if i == len {
                 return Ok(());
             }
+            if !self.skipping() && !self.stack.is_empty() {
+                let next = self.fast(s, i, out)?;
+                if next != i {
+                    i = next;
+                    continue;
+                }
+            }
             let b = s[i];
             match self.expect {
                 Expect::Value | Expect::ValueOrClose => {
@@ -937,6 +980,13 @@ impl Redactor {
                     }
                 }
                 Expect::KeyOrClose | Expect::Key => {
+                    if b == b'"' && self.skipping() {
+                        let next = self.skip_members(s, i);
+                        if next != i {
+                            i = next;
+                            continue;
+                        }
+                    }
                     if b == b'"' {
                         // Fast path: a plain key that ends in this chunk is classified straight
                         // from the input, without going through the key buffer.
@@ -981,6 +1031,9 @@ impl Redactor {
                         b',' => {
                             self.expect = if object { Expect::Key } else { Expect::Value };
                             i += 1;
+                            if object && self.skipping() && s.get(i) == Some(&b'"') {
+                                i = self.skip_members(s, i);
+                            }
                         }
                         b'}' if object => {
                             self.close(true, i, out)?;
@@ -1206,6 +1259,7 @@ impl Redactor {
     }
 
     /// The pending action for a value of class `class` (none: plain), with tallying.
+    #[inline(always)]
     fn decide(&mut self, class: Option<ClassId>) -> Pending {
         let Some(id) = class else {
             return Pending::Plain;
@@ -1362,6 +1416,20 @@ impl Redactor {
     /// Classifies a complete key (raw bytes between the quotes), decides what its value gets,
     /// and writes `,"key":` unless the member is removed.
     fn key_done(&mut self, key: &[u8], out: &mut Vec<u8>) {
+        let pending = self.classify_key(key);
+        self.pending = pending;
+        if pending != Pending::Drop {
+            self.separator(out);
+            out.push(b'"');
+            out.extend_from_slice(key);
+            out.extend_from_slice(b"\":");
+        }
+    }
+
+    /// Classifies a complete key (raw bytes between the quotes) and decides what its value gets
+    /// (tallied), stepping the path states; writes nothing.
+    #[inline]
+    fn classify_key(&mut self, key: &[u8]) -> Pending {
         let (path_start, path_end) = self
             .stack
             .last()
@@ -1389,12 +1457,332 @@ impl Redactor {
                 self.canonicalize(key);
             }
         }
+        pending
+    }
+
+    /// The fast lane through compact JSON inside a container: members and elements with no
+    /// whitespace, plain keys and strings (no escapes or non-ASCII bytes), scalars that end
+    /// inside this chunk, and plain objects and arrays opened and closed inline. Keys are
+    /// classified straight from the input and unchanged runs are copied with one write. `s[i]`
+    /// is the next byte to read, outside any token, with a container open and nothing skipped.
+    /// Anything else (a value to redact whole or to buffer, whitespace, an escape, the chunk's
+    /// end, the top-level close, an error) is left to the general state machine: the lane
+    /// returns at a token boundary with the state exactly as the general path would have left
+    /// it there, so output and error offsets are the same whichever path runs.
+    fn fast(&mut self, s: &[u8], mut i: usize, out: &mut Vec<u8>) -> Result<usize, Error> {
+        let len = s.len();
+        let max_key = self.config.max_key_len();
+        let max_depth = self.config.max_depth;
+        // Unchanged output is copied in runs: `s[run.0..run.1]` is owed to `out`. A run only
+        // ever ends after a value or a bracket, so an item starting at `run.1` follows `{` or
+        // `[` (its container's first written item: no comma) and one at `run.1 + 1` follows a
+        // comma after a written item of the same container (the comma the lazy-comma logic
+        // would write).
+        let mut run = (i, i);
+        macro_rules! flush {
+            () => {
+                out.extend_from_slice(&s[run.0..run.1])
+            };
+        }
+        // Writes the item `s[from..to]` (a member or an element) with its separator.
+        macro_rules! item {
+            ($from:expr, $to:expr) => {{
+                let (from, to) = ($from, $to);
+                if run.0 < run.1 && (run.1 == from || run.1 + 1 == from) {
+                    if let Some(frame) = self.stack.last_mut() {
+                        frame.written += 1;
+                    }
+                    run.1 = to;
+                } else {
+                    flush!();
+                    self.separator(out);
+                    run = (from, to);
+                }
+            }};
+        }
+        let next = 'lane: loop {
+            if i >= len {
+                break i;
+            }
+            let Some(&Frame { object, .. }) = self.stack.last() else {
+                break i;
+            };
+            let b = s[i];
+            match self.expect {
+                Expect::CommaOrClose => {
+                    if b == b',' {
+                        self.expect = if object { Expect::Key } else { Expect::Value };
+                        i += 1;
+                        continue;
+                    }
+                    if b != if object { b'}' } else { b']' } {
+                        break i;
+                    }
+                }
+                Expect::KeyOrClose | Expect::Key if b == b'"' => loop {
+                    // Members of this object, one after another while they are scalars.
+                    let end = scan_plain(s, i + 1);
+                    if end >= len || s[end] != b'"' {
+                        break 'lane i;
+                    }
+                    if end - (i + 1) > max_key {
+                        flush!();
+                        return self.fail(ErrorKind::KeyTooLong, end);
+                    }
+                    let colon = end + 1;
+                    if colon >= len || s[colon] != b':' {
+                        // Whitespace or the chunk's end after the key: the general path goes on.
+                        flush!();
+                        run = (colon, colon);
+                        self.key_done(&s[i + 1..end], out);
+                        self.expect = Expect::Colon;
+                        break 'lane colon;
+                    }
+                    let v = colon + 1;
+                    let scalar = scalar_end(s, v).filter(|_| !(self.detect && s[v] == b'"'));
+                    let pending = match self.cached_class(s, i + 1, end) {
+                        Some(class) => self.decide_cached(class, &s[i + 1..end]),
+                        None => self.classify_key(&s[i + 1..end]),
+                    };
+                    // A container under a redacted or removed key is skipped whole when it is
+                    // compact and ends in this chunk.
+                    let container = scalar.is_none()
+                        && pending != Pending::Plain
+                        && matches!(s.get(v), Some(b'{' | b'['));
+                    let value_end = if container {
+                        skip_container(s, v, max_depth.saturating_sub(self.stack.len()), max_key)
+                    } else {
+                        scalar
+                    };
+                    // If-chains rather than a match: conditional branches predict better here
+                    // than one indirect jump.
+                    if let Some(vend) = value_end {
+                        if pending == Pending::Plain {
+                            item!(i, vend);
+                        } else if pending != Pending::Drop {
+                            let erase = match pending {
+                                // Structures are never masked or pseudonymized: erased whole.
+                                Pending::Redact(id, action)
+                                    if container
+                                        || !matches!(
+                                            action,
+                                            Action::Mask { .. } | Action::Pseudonymize { .. }
+                                        ) =>
+                                {
+                                    Some((id, action))
+                                }
+                                _ => None,
+                            };
+                            let Some((id, action)) = erase else {
+                                // A value to buffer: the general path reads it.
+                                flush!();
+                                run = (v, v);
+                                self.write_key(pending, &s[i..=colon], out);
+                                self.expect = Expect::Value;
+                                break 'lane v;
+                            };
+                            flush!();
+                            self.separator(out);
+                            out.extend_from_slice(&s[i..=colon]);
+                            if action == Action::Erase && self.erase_null {
+                                out.extend_from_slice(b"null");
+                            } else {
+                                write_rendered(out, &self.view.render_whole(id));
+                            }
+                            run = (vend, vend);
+                        }
+                        i = vend;
+                        if i + 1 < len && s[i] == b',' && s[i + 1] == b'"' {
+                            self.expect = Expect::Key;
+                            i += 1;
+                            continue;
+                        }
+                        self.expect = Expect::CommaOrClose;
+                        continue 'lane;
+                    }
+                    if pending == Pending::Plain
+                        && matches!(s.get(v), Some(b'{' | b'['))
+                        && v + 1 < len
+                        && self.stack.len() < max_depth
+                    {
+                        // A plain container: `"key":{` as it came, then its contents.
+                        item!(i, v + 1);
+                        let parent_end = self.stack.last().map_or(0, |f| f.path_end);
+                        let child = (parent_end, self.states.len());
+                        self.push_frame(s[v] == b'{', child);
+                        i = v + 1;
+                        continue 'lane;
+                    }
+                    // A value to redact whole or to buffer: the general path reads it.
+                    flush!();
+                    run = (v, v);
+                    self.write_key(pending, &s[i..=colon], out);
+                    self.expect = Expect::Value;
+                    break 'lane v;
+                },
+                Expect::KeyOrClose if b == b'}' => {}
+                Expect::ValueOrClose if b == b']' => {}
+                Expect::ValueOrClose | Expect::Value if !object => {
+                    // An array element. Path rules on elements are the general path's.
+                    let Some(frame) = self.stack.last() else {
+                        break i;
+                    };
+                    let (start, end) = (frame.path_start, frame.path_end);
+                    if start < end {
+                        break i;
+                    }
+                    let open = matches!(b, b'{' | b'[') && i + 1 < len;
+                    let to = if open {
+                        if self.stack.len() >= max_depth {
+                            break i;
+                        }
+                        i + 1
+                    } else {
+                        match scalar_end(s, i).filter(|_| !(self.detect && b == b'"')) {
+                            Some(to) => to,
+                            None => break i,
+                        }
+                    };
+                    if let Some(frame) = self.stack.last_mut() {
+                        frame.index += 1;
+                    }
+                    if self.has_paths {
+                        self.states.truncate(end);
+                    }
+                    item!(i, to);
+                    if open {
+                        self.push_frame(b == b'{', (end, self.states.len()));
+                    } else if to + 1 < len && s[to] == b',' {
+                        // The next element: straight back here.
+                        self.expect = Expect::Value;
+                        i = to + 1;
+                        continue;
+                    } else {
+                        self.expect = Expect::CommaOrClose;
+                    }
+                    i = to;
+                    continue;
+                }
+                _ => break i,
+            }
+            // A close: `}` or `]` matching the container, not the top level's (the general path
+            // ends documents).
+            if self.stack.len() < 2 {
+                break i;
+            }
+            self.stack.pop();
+            if run.0 < run.1 && run.1 == i {
+                run.1 = i + 1;
+            } else {
+                flush!();
+                run = (i, i + 1);
+            }
+            self.expect = Expect::CommaOrClose;
+            i += 1;
+        };
+        flush!();
+        Ok(next)
+    }
+
+    /// Opens a plain container inline (the lane wrote its bracket).
+    #[inline]
+    fn push_frame(&mut self, object: bool, (path_start, path_end): (usize, usize)) {
+        self.stack.push(Frame {
+            object,
+            written: 0,
+            index: 0,
+            path_start,
+            path_end,
+        });
+        self.expect = if object {
+            Expect::KeyOrClose
+        } else {
+            Expect::ValueOrClose
+        };
+    }
+
+    /// The members lane inside a skipped container: nothing is classified or written, the
+    /// members are only validated. Same contract as [`Redactor::members`].
+    fn skip_members(&mut self, s: &[u8], mut i: usize) -> usize {
+        let len = s.len();
+        let max_key = self.config.max_key_len();
+        loop {
+            let end = scan_plain(s, i + 1);
+            let colon = end + 1;
+            // Long keys, whitespace and the chunk's end: the general path reads the key.
+            if colon >= len || s[end] != b'"' || s[colon] != b':' || end - (i + 1) > max_key {
+                return i;
+            }
+            let v = colon + 1;
+            let Some(vend) = scalar_end(s, v) else {
+                self.expect = Expect::Value;
+                return v;
+            };
+            self.expect = Expect::CommaOrClose;
+            i = vend;
+            if i + 1 < len && s[i] == b',' && s[i + 1] == b'"' {
+                self.expect = Expect::Key;
+                i += 1;
+            } else {
+                return i;
+            }
+        }
+    }
+
+    /// The class of a key found in the key cache, without copying or canonicalizing it:
+    /// `None` when the key is not cached (or when path rules are in force, which
+    /// [`Redactor::classify_key`] handles). `s[start..end]` is the raw key.
+    #[inline(always)]
+    fn cached_class(&self, s: &[u8], start: usize, end: usize) -> Option<Option<ClassId>> {
+        let len = end - start;
+        let cache = self.cache.as_deref()?;
+        if len > CACHE_KEY || self.has_paths {
+            return None;
+        }
+        let (head, tail) = if start + 8 <= s.len() && end >= 8 {
+            // Branch-free (key lengths vary unpredictably): the 8 bytes from the key's start
+            // with those past its end masked off, and the last 8 bytes of keys of 8 or more;
+            // the same integers `fingerprint` builds from the key alone.
+            let first = load8(s, start);
+            let last = load8(s, end - 8);
+            let mask = u64::MAX
+                .checked_shr(64 - 8 * len.min(8) as u32)
+                .unwrap_or(0);
+            let head = first & mask;
+            (head, if len >= 8 { last } else { head })
+        } else {
+            fingerprint(&s[start..end])
+        };
+        let len = len as u8;
+        let set = cache_set(head, tail, len);
+        for way in [set, set + 1] {
+            let entry = cache.get(way)?;
+            if entry.len == len && entry.head == head && entry.tail == tail {
+                return Some(entry.class);
+            }
+        }
+        None
+    }
+
+    /// [`Redactor::decide`] for a cached name class (no path rules in force), with the
+    /// canonical tag that per-field pseudonyms need.
+    #[inline(always)]
+    fn decide_cached(&mut self, class: Option<ClassId>, key: &[u8]) -> Pending {
+        let pending = self.decide(class);
+        if let Pending::Redact(_, Action::Pseudonymize { per_field: true }) = pending {
+            self.canonicalize(key);
+        }
+        pending
+    }
+
+    /// Sets the pending action and writes `"key":` (given whole, quotes and colon included)
+    /// unless the member is removed.
+    #[inline]
+    fn write_key(&mut self, pending: Pending, head: &[u8], out: &mut Vec<u8>) {
         self.pending = pending;
         if pending != Pending::Drop {
             self.separator(out);
-            out.push(b'"');
-            out.extend_from_slice(key);
-            out.extend_from_slice(b"\":");
+            out.extend_from_slice(head);
         }
     }
 
@@ -1412,9 +1800,9 @@ impl Redactor {
     /// The name-rule class of a raw key, through the cache.
     fn name_class(&mut self, key: &[u8], canon_ready: bool) -> Option<ClassId> {
         let slot = if key.len() <= CACHE_KEY {
-            if self.cache.is_empty() {
-                self.cache = vec![EMPTY_ENTRY; CACHE_SLOTS];
-            }
+            let cache = self
+                .cache
+                .get_or_insert_with(|| Arc::new(vec![EMPTY_ENTRY; CACHE_SLOTS]));
             let (head, tail) = fingerprint(key);
             let len = key.len() as u8;
             let set = cache_set(head, tail, len);
@@ -1422,13 +1810,14 @@ impl Redactor {
             // direct-mapped table thrashes on the first collision. Keys of up to 16 bytes are
             // fully determined by (length, first 8 bytes, last 8 bytes): no byte compare.
             for way in [set, set + 1] {
-                let entry = &self.cache[way];
-                if entry.len == len && entry.head == head && entry.tail == tail {
-                    return entry.class;
+                if let Some(entry) = cache.get(way) {
+                    if entry.len == len && entry.head == head && entry.tail == tail {
+                        return entry.class;
+                    }
                 }
             }
             // Fill an empty way, else evict the second one (the first keeps long-lived keys).
-            let way = if self.cache[set].len == u8::MAX {
+            let way = if cache.get(set).is_some_and(|e| e.len == u8::MAX) {
                 set
             } else {
                 set + 1
@@ -1451,7 +1840,12 @@ impl Redactor {
         let class = self.view.policy().classify_canonical(&self.canon);
         if let Some((way, mut entry)) = slot {
             entry.class = class;
-            self.cache[way] = entry;
+            if let Some(cache) = &mut self.cache {
+                if let Some(slot) = Arc::make_mut(cache).get_mut(way) {
+                    *slot = entry;
+                }
+                self.cache_learned = true;
+            }
         }
         class
     }
@@ -1689,6 +2083,167 @@ fn scan_plain(s: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// The end of a compact container at `s[i]` (`{` or `[`) that ends inside `s`, validated as the
+/// general path validates a skipped value: plain keys of at most `max_key` bytes, scalars as
+/// [`scalar_end`] reads them, no whitespace, nesting of at most `room` levels (and 64). `None`
+/// for anything else: the general path then reads the container and reports any error.
+fn skip_container(s: &[u8], mut i: usize, room: usize, max_key: usize) -> Option<usize> {
+    let limit = room.min(64);
+    // Bit `d` set: the container at depth `d` (0 = the outermost) is an object.
+    let mut objects = 0u64;
+    let mut depth = 0usize;
+    // `open`: `s[i]` opens a container; else `s[i]` starts an item (after `,` or the opening).
+    let mut open = true;
+    loop {
+        if open {
+            if depth >= limit {
+                return None;
+            }
+            let object = s[i] == b'{';
+            if object {
+                objects |= 1 << depth;
+            } else {
+                objects &= !(1 << depth);
+            }
+            depth += 1;
+            i += 1;
+            if *s.get(i)? != if object { b'}' } else { b']' } {
+                open = false;
+                continue;
+            }
+            // Empty: closed below.
+        } else {
+            if objects >> (depth - 1) & 1 == 1 {
+                // A member: a plain key and a colon first.
+                if *s.get(i)? != b'"' {
+                    return None;
+                }
+                let end = scan_plain(s, i + 1);
+                if *s.get(end)? != b'"' || end - (i + 1) > max_key || *s.get(end + 1)? != b':' {
+                    return None;
+                }
+                i = end + 2;
+            }
+            if matches!(*s.get(i)?, b'{' | b'[') {
+                open = true;
+                continue;
+            }
+            i = scalar_end(s, i)?;
+            // After a value: the next item, or the close.
+            loop {
+                let object = objects >> (depth - 1) & 1 == 1;
+                match *s.get(i)? {
+                    b',' => break,
+                    b'}' if object => {}
+                    b']' if !object => {}
+                    _ => return None,
+                }
+                i += 1;
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i).filter(|&end| end < s.len());
+                }
+            }
+            i += 1;
+            continue;
+        }
+        // The close of an empty container, then what follows it.
+        i += 1;
+        depth -= 1;
+        if depth == 0 {
+            return Some(i).filter(|&end| end < s.len());
+        }
+        loop {
+            let object = objects >> (depth - 1) & 1 == 1;
+            match *s.get(i)? {
+                b',' => break,
+                b'}' if object => {}
+                b']' if !object => {}
+                _ => return None,
+            }
+            i += 1;
+            depth -= 1;
+            if depth == 0 {
+                return Some(i).filter(|&end| end < s.len());
+            }
+        }
+        i += 1;
+        open = false;
+    }
+}
+
+/// The 8 bytes at `s[at..at + 8]` as a little-endian integer (`at + 8 <= s.len()`).
+#[inline]
+fn load8(s: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&s[at..at + 8]);
+    u64::from_le_bytes(word)
+}
+
+/// The end (exclusive) of a complete scalar value at `s[v]` that is followed by at least one more
+/// byte in `s`: a string without escapes or non-ASCII bytes, a valid number, or a literal.
+/// `None` when the value is anything else, runs to the chunk's end, or is invalid (the general
+/// path then reads it and reports any error at the same offset).
+#[inline(always)]
+fn scalar_end(s: &[u8], v: usize) -> Option<usize> {
+    let end = match *s.get(v)? {
+        b'"' => {
+            let e = scan_plain(s, v + 1);
+            if *s.get(e)? != b'"' {
+                return None;
+            }
+            e + 1
+        }
+        b'-' | b'0'..=b'9' => number_end(s, v)?,
+        b't' => literal_end(s, v, b"true")?,
+        b'f' => literal_end(s, v, b"false")?,
+        b'n' => literal_end(s, v, b"null")?,
+        _ => return None,
+    };
+    (end < s.len()).then_some(end)
+}
+
+#[inline]
+fn literal_end(s: &[u8], v: usize, text: &[u8]) -> Option<usize> {
+    let end = v + text.len();
+    (s.get(v..end)? == text).then_some(end)
+}
+
+/// The end of a valid number (RFC 8259 §6) at `s[i]`, if a byte that cannot continue it follows
+/// in `s`.
+#[inline]
+fn number_end(s: &[u8], mut i: usize) -> Option<usize> {
+    let digits = |i: &mut usize| -> Option<()> {
+        if !s.get(*i)?.is_ascii_digit() {
+            return None;
+        }
+        while s.get(*i)?.is_ascii_digit() {
+            *i += 1;
+        }
+        Some(())
+    };
+    if s[i] == b'-' {
+        i += 1;
+    }
+    if *s.get(i)? == b'0' {
+        i += 1;
+    } else {
+        digits(&mut i)?;
+    }
+    if *s.get(i)? == b'.' {
+        i += 1;
+        digits(&mut i)?;
+    }
+    if matches!(*s.get(i)?, b'e' | b'E') {
+        i += 1;
+        if matches!(*s.get(i)?, b'+' | b'-') {
+            i += 1;
+        }
+        digits(&mut i)?;
+    }
+    Some(i)
 }
 
 /// The first and last 8 bytes of a key of at most 16 bytes, as integers (zero-padded when

@@ -279,3 +279,180 @@ fn decode_handles_surrogates() {
     decode_into(br"a\ud83d\ude00b\ud800c\u0041\/", &mut out);
     assert_eq!(String::from_utf8(out).unwrap(), "a😀b\u{fffd}cA/");
 }
+
+mod fast_lane {
+    //! The members fast lane must be invisible: whole-chunk input (lane taken) and byte-by-byte
+    //! input (lane never completes a member) give the same output, or the same error kind and
+    //! offset, for every sequence of tokens.
+    use super::*;
+    use proptest::prelude::*;
+
+    const TOKENS: &[&str] = &[
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        " ",
+        "\"a\"",
+        "\"id\"",
+        "\"password\"",
+        "\"email\"",
+        "\"card_number\"",
+        "\"pin\"",
+        "\"pass\\u0077ord\"",
+        "\"x\\n\"",
+        "\"\u{e9}\"",
+        "\"",
+        "1",
+        "-0.5e+3",
+        "01",
+        "-",
+        "1.",
+        "2E",
+        "true",
+        "false",
+        "null",
+        "nul",
+        "tru",
+        "\"v\"",
+        "\"4111111111111111\"",
+        "\u{1}",
+        "{\"a\":",
+        "\"k\":1,",
+    ];
+
+    const VALUES: &[&str] = &[
+        "\"x\\n\"",
+        "\"\u{e9}\"",
+        "1",
+        "-0.5e+3",
+        "0",
+        "true",
+        "false",
+        "null",
+        "\"v\"",
+        "\"4111111111111111\"",
+        "[1,{\"pin\":2}]",
+        "{\"email\":\"e\"}",
+        "{}",
+        "{\"a\":[{\"b\":[]},[[1,\"x\"]],{}]}",
+        "[{},[],\"\",null]",
+        "[[[[[[0]]]]]]",
+    ];
+
+    fn doc() -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(TOKENS), 0..40).prop_map(|t| t.concat())
+    }
+
+    fn policy(remove: bool, mask: bool) -> Policy {
+        let mut b = Policy::builder();
+        if remove {
+            b = b.class(DataClass::Personal, ClassRule::new(Action::Remove));
+        }
+        if mask {
+            b = b.class(
+                DataClass::Payment,
+                ClassRule::new(Action::Mask { keep_last: 4 }),
+            );
+        }
+        b.build().unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn lane_matches_bytewise(text in doc(), remove in any::<bool>(), mask in any::<bool>()) {
+            let p = policy(remove, mask);
+            let input = text.as_bytes();
+            let whole = Redactor::redact_slice(p.view(None), Config::default(), input)
+                .map(|(out, _)| out);
+            let bytes = bytewise(&p, Config::default(), input);
+            prop_assert_eq!(&whole, &bytes, "{}", text);
+        }
+
+        #[test]
+        fn lane_matches_bytewise_near_the_depth_limit(text in doc(), depth in 1usize..5) {
+            let p = policy(false, false);
+            let config = Config::default().max_depth(depth);
+            let input = text.as_bytes();
+            let whole = Redactor::redact_slice(p.view(None), config.clone(), input)
+                .map(|(out, _)| out);
+            let bytes = bytewise(&p, config, input);
+            prop_assert_eq!(&whole, &bytes, "{}", text);
+        }
+
+        #[test]
+        fn lane_matches_bytewise_on_valid_records(
+            keys in prop::collection::vec(prop::sample::select(&TOKENS[7..14]), 1..12),
+            values in prop::collection::vec(prop::sample::select(VALUES), 1..12),
+            remove in any::<bool>(),
+            mask in any::<bool>(),
+        ) {
+            let members: Vec<String> =
+                keys.iter().zip(values.iter().cycle()).map(|(k, v)| format!("{k}:{v}")).collect();
+            let text = format!("[{{{}}},{{{}}}]", members.join(","), members.join(","));
+            let p = policy(remove, mask);
+            let input = text.as_bytes();
+            let whole = Redactor::redact_slice(p.view(None), Config::default(), input)
+                .map(|(out, _)| out);
+            let bytes = bytewise(&p, Config::default(), input);
+            prop_assert_eq!(&whole, &bytes, "{}", text);
+        }
+    }
+}
+
+#[test]
+fn key_cache_shared_through_the_policy_is_per_policy_and_per_caller_exact() {
+    let doc = br#"{"foo":"f","bar":"b","email":"e@x.example","note":"n"}"#;
+    let a = Policy::builder()
+        .field("foo", DataClass::Internal)
+        .build()
+        .unwrap();
+    let b = Policy::builder()
+        .field("bar", DataClass::Internal)
+        .build()
+        .unwrap();
+    let cleared = Principal::new("p").with_clearance(DataClass::Personal);
+    for _ in 0..3 {
+        // Each rewriter is fresh; from the second round on they start from a shared cache.
+        let (out, _) = Redactor::redact_slice(a.view(None), Config::default(), doc).unwrap();
+        assert_eq!(out, br#"{"foo":null,"bar":"b","email":null,"note":"n"}"#);
+        let (out, _) = Redactor::redact_slice(b.view(None), Config::default(), doc).unwrap();
+        assert_eq!(out, br#"{"foo":"f","bar":null,"email":null,"note":"n"}"#);
+        let (out, tally) =
+            Redactor::redact_slice(a.view(Some(&cleared)), Config::default(), doc).unwrap();
+        assert_eq!(
+            out,
+            br#"{"foo":null,"bar":"b","email":"e@x.example","note":"n"}"#
+        );
+        assert_eq!((tally.redacted(), tally.revealed()), (1, 1));
+    }
+    assert!(a.engine_cache().is_some());
+}
+
+#[test]
+fn skipped_containers_respect_the_depth_limit_on_every_path() {
+    let p = Policy::default();
+    for n in 0..7 {
+        let arrays = format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        let objects = format!("{}1{}", "{\"k\":".repeat(n), "}".repeat(n));
+        for inner in [&arrays, &objects] {
+            for doc in [
+                format!("{{\"a\":{{\"password\":{inner}}},\"b\":2}}"),
+                format!("[{{\"password\":{inner},\"email\":[{inner}]}},0]"),
+            ] {
+                for depth in 1..9 {
+                    let config = Config::default().max_depth(depth);
+                    let whole =
+                        Redactor::redact_slice(p.view(None), config.clone(), doc.as_bytes())
+                            .map(|(out, _)| out);
+                    let bytes = bytewise(&p, config, doc.as_bytes());
+                    assert_eq!(whole, bytes, "{doc} at depth {depth}");
+                }
+            }
+        }
+    }
+}

@@ -40,10 +40,12 @@ mod defaults;
 mod name;
 mod path;
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, Mutex};
 
 use crate::class::DataClass;
 use crate::detect::Scanner;
@@ -354,12 +356,16 @@ struct Inner {
     classes: Vec<DataClass>,
     rules: Vec<ClassRule>,
     markers: Vec<Cow<'static, str>>,
-    names: HashMap<Box<[u8]>, ClassId>,
-    fragments: Vec<(Box<[u8]>, ClassId)>,
+    names: HashMap<Box<[u8]>, ClassId, BuildHasherDefault<NameHasher>>,
+    fragments: Fragments,
     paths: PathSet,
     detectors: Option<Scanner>,
     keys: Option<Arc<KeyRing>>,
     erasure: Erasure,
+    /// What the engines learned about raw keys (the JSON rewriter's key cache), shared so a new
+    /// rewriter starts warm. Opaque here; the engine that stores it reads it back. Its entries
+    /// are exact (whole keys, no hashes) and derive only from this policy's rules.
+    engine_cache: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
 }
 
 /// The policy: field rules, class rules, detectors and keys, built once and shared.
@@ -394,7 +400,7 @@ impl fmt::Debug for Policy {
         f.debug_struct("Policy")
             .field("classes", &self.inner.classes)
             .field("field_names", &self.inner.names.len())
-            .field("name_fragments", &self.inner.fragments.len())
+            .field("name_fragments", &self.inner.fragments.list.len())
             .field("paths", &self.inner.paths)
             .field("detectors", &self.inner.detectors.is_some())
             .field("keys", &self.inner.keys)
@@ -426,6 +432,21 @@ impl Policy {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
+    /// The engine cache last shared through this policy (see `Inner::engine_cache`).
+    #[cfg_attr(not(feature = "redact"), allow(dead_code))]
+    pub(crate) fn engine_cache(&self) -> Option<Arc<dyn Any + Send + Sync>> {
+        // A poisoned or contended lock only costs a cold start.
+        self.inner.engine_cache.try_lock().ok()?.clone()
+    }
+
+    /// Shares an engine cache through this policy for the rewriters created after.
+    #[cfg_attr(not(feature = "redact"), allow(dead_code))]
+    pub(crate) fn share_engine_cache(&self, cache: Arc<dyn Any + Send + Sync>) {
+        if let Ok(mut slot) = self.inner.engine_cache.try_lock() {
+            *slot = Some(cache);
+        }
+    }
+
     /// The class id for a field name (any spelling: it is canonicalized), by exact name rules
     /// first, then name fragments.
     ///
@@ -454,11 +475,7 @@ impl Policy {
         if canonical.is_empty() {
             return None;
         }
-        self.inner
-            .fragments
-            .iter()
-            .find(|(fragment, _)| contains(canonical, fragment))
-            .map(|(_, id)| *id)
+        self.inner.fragments.find(canonical)
     }
 
     /// The compiled JSON path rules.
@@ -726,9 +743,98 @@ pub fn mask(value: &str, keep_last: usize) -> String {
     out
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty()
-        || (haystack.len() >= needle.len() && haystack.windows(needle.len()).any(|w| w == needle))
+/// The hasher of the exact field-name table: FxHash-style multiply-rotate over 8-byte words.
+/// The table is fixed when the policy is built and only looked up with names read from bodies,
+/// so colliding names cannot grow it or slow other lookups much; SipHash's flooding resistance
+/// buys nothing here and cost a third of every classification.
+#[derive(Clone, Copy, Default)]
+struct NameHasher(u64);
+
+const NAME_HASH_K: u64 = 0xf135_7aea_2e62_a9c5;
+
+impl NameHasher {
+    #[inline]
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0 ^ word).wrapping_mul(NAME_HASH_K).rotate_left(26);
+    }
+}
+
+impl Hasher for NameHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            self.mix(u64::from_le_bytes(w));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(w));
+        }
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.mix(n as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        // hashbrown takes the bucket from the low bits and a tag from the top 7: spread both.
+        let h = self.0;
+        (h ^ (h >> 29)).wrapping_mul(NAME_HASH_K) ^ (h >> 32)
+    }
+}
+
+/// The name fragments in rule order, indexed by first byte: a lookup compares, at each position
+/// of the name, only the fragments that start with the byte found there.
+#[derive(Default)]
+struct Fragments {
+    list: Vec<(Box<[u8]>, ClassId)>,
+    /// For each byte value, the indices into `list` (ascending) of the fragments starting with it.
+    by_first: Vec<Vec<u32>>,
+}
+
+impl Fragments {
+    fn new(list: Vec<(Box<[u8]>, ClassId)>) -> Self {
+        let mut by_first = vec![Vec::new(); 256];
+        for (i, (fragment, _)) in list.iter().enumerate() {
+            // Empty fragments are never kept (see `PolicyBuilder::build`).
+            if let (Some(&first), Ok(i)) = (fragment.first(), u32::try_from(i)) {
+                by_first[usize::from(first)].push(i);
+            }
+        }
+        Self { list, by_first }
+    }
+
+    /// The class of the first fragment (in rule order) that `name` contains.
+    #[inline]
+    fn find(&self, name: &[u8]) -> Option<ClassId> {
+        if self.list.is_empty() {
+            return None;
+        }
+        let mut best = u32::MAX;
+        for (at, &b) in name.iter().enumerate() {
+            let Some(candidates) = self.by_first.get(usize::from(b)) else {
+                continue;
+            };
+            for &k in candidates {
+                if k >= best {
+                    break;
+                }
+                if let Some((fragment, _)) = self.list.get(k as usize) {
+                    if name[at..].starts_with(fragment) {
+                        best = k;
+                        break;
+                    }
+                }
+            }
+        }
+        self.list.get(best as usize).map(|(_, id)| *id)
+    }
 }
 
 /// One caller's view of a policy: the disposition of every class, computed once.
@@ -880,6 +986,7 @@ impl Tally {
     /// tally.record(policy.classify_name("token").unwrap(), false);
     /// assert_eq!(tally.redacted(), 1);
     /// ```
+    #[inline]
     pub fn record(&mut self, id: ClassId, revealed: bool) {
         if self.counts.len() <= id.index() {
             self.counts.resize(id.index() + 1, (0, 0));
@@ -1208,7 +1315,7 @@ impl PolicyBuilder {
             classes.push(class.clone());
             Ok(ClassId(id))
         };
-        let mut names = HashMap::new();
+        let mut names = HashMap::default();
         let mut fragments = Vec::new();
         let mut paths = PathSet::default();
         let mut class_ids = Vec::new();
@@ -1266,11 +1373,12 @@ impl PolicyBuilder {
                 rules,
                 markers,
                 names,
-                fragments,
+                fragments: Fragments::new(fragments),
                 paths,
                 detectors: self.detectors,
                 keys: self.keys,
                 erasure: self.erasure,
+                engine_cache: Mutex::new(None),
             }),
         })
     }
@@ -1283,12 +1391,13 @@ impl PolicyBuilder {
                 classes: DataClass::BUILT_IN.to_vec(),
                 rules: vec![ClassRule::erase().never_reveal(); DataClass::BUILT_IN.len()],
                 markers: DataClass::BUILT_IN.iter().map(DataClass::marker).collect(),
-                names: HashMap::new(),
-                fragments: Vec::new(),
+                names: HashMap::default(),
+                fragments: Fragments::default(),
                 paths: PathSet::default(),
                 detectors: Some(Scanner::new()),
                 keys: None,
                 erasure: Erasure::Null,
+                engine_cache: Mutex::new(None),
             }),
         })
     }

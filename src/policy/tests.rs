@@ -258,3 +258,35 @@ proptest! {
         prop_assert_eq!(last.map(|id| policy.class_of(id).clone()), expected);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The first-byte index over fragments finds what a plain scan in rule order finds.
+    #[test]
+    fn fragment_index_agrees_with_a_plain_scan(
+        name in "(pass|word|token|email|card|number|secret|key|api|[a-z0-9]){0,8}",
+        extra in proptest::collection::vec("(pass|word|card|[a-z]){1,3}", 0..6),
+    ) {
+        let mut builder = Policy::builder();
+        let classes = [DataClass::Internal, DataClass::Health, DataClass::Payment];
+        for (fragment, class) in extra.iter().zip(classes.iter().cycle()) {
+            builder = builder.field_containing(fragment, class.clone());
+        }
+        let policy = builder.build().unwrap();
+        let canonical = name.as_bytes();
+        let reference = policy.inner.names.get(canonical).copied().or_else(|| {
+            if canonical.is_empty() {
+                return None;
+            }
+            policy
+                .inner
+                .fragments
+                .list
+                .iter()
+                .find(|(f, _)| canonical.windows(f.len()).any(|w| w == &f[..]))
+                .map(|(_, id)| *id)
+        });
+        prop_assert_eq!(policy.classify_canonical(canonical), reference);
+    }
+}
