@@ -589,9 +589,6 @@ fn card_span(h: &[u8], r: Range<usize>) -> Option<Range<usize>> {
         if standalone && token.len() <= 4 && token.iter().any(u8::is_ascii_digit) {
             return None;
         }
-        if standalone && in_iban_groups(h, token_start) {
-            return None;
-        }
     }
     let mut digits = [0u8; 24];
     for j in (0..groups.len()).rev() {
@@ -622,29 +619,6 @@ fn card_span(h: &[u8], r: Range<usize>) -> Option<Range<usize>> {
         }
     }
     None
-}
-
-/// Whether the space-separated groups ending at `end` (exclusive, at a group start) go back to an
-/// IBAN head such as `GB80` through 4-character groups (`GB80 AAAA 5622 ...`): the digits after
-/// them are an IBAN's tail (a failed checksum), not a card.
-fn in_iban_groups(h: &[u8], mut start: usize) -> bool {
-    for _ in 0..8 {
-        let Some(group) = h.get(start..start + 4) else {
-            return false;
-        };
-        let head = start == 0 || !h[start - 1].is_ascii_alphanumeric();
-        if head
-            && group[..2].iter().all(u8::is_ascii_alphabetic)
-            && group[2..].iter().all(u8::is_ascii_digit)
-        {
-            return true;
-        }
-        if !group.iter().all(u8::is_ascii_alphanumeric) || start < 5 || h[start - 1] != b' ' {
-            return false;
-        }
-        start -= 5;
-    }
-    false
 }
 
 /// Layouts cards are printed in: one run; 4-4-…-4 with a shorter last group (4-4-4-4,

@@ -39,6 +39,7 @@ fn cards_in_real_formats() {
             "4111111111111111",
         ),
         ("note=paid+with+5555555555554444", "5555555555554444"),
+        ("aa00 card 4111 1111 1111 1111 ok", "4111 1111 1111 1111"),
     ] {
         assert_eq!(
             one(text),
@@ -64,7 +65,6 @@ fn card_false_positives() {
         "4111 11111111 1111", // odd grouping
         "call +4915123456789 now",
         "tel=+4915123456789",
-        "acct GB80 AAAA 5622 6934 7562 01 ", // 4-4-4 prefix of a failed IBAN
         "id=a716-446655440000 5018",
         "uuid 550e8400-e29b-41d4-a716-501800000007",
     ] {
@@ -567,7 +567,10 @@ proptest! {
         let i = b.len() - 1;
         b[i] = b'0' + (b[i] - b'0' + bump) % 10;
         let text = format!("acct {} ", String::from_utf8(b).unwrap());
-        prop_assert_eq!(kinds(&text), vec![]);
+        // Never reported as an IBAN. Its digit tail may pass for a card now and then
+        // (`GB80 AAAA 5622 6934 7562 01` holds a Luhn-valid 4-4-4): redacting it is the safe
+        // side, and a card rule narrow enough to skip it would miss real cards after words.
+        prop_assert!(kinds(&text).iter().all(|(kind, _)| *kind != DetectorKind::Iban));
     }
 
     #[test]
