@@ -327,6 +327,9 @@ impl<A: AuditSink> AuditDisclosures<A> {
             _ => "incomplete",
         };
         let mut event = AuditEvent::new("disclosure").outcome(outcome);
+        if let Some(principal) = report.principal() {
+            event = event.principal(principal.subject());
+        }
         for (class, redacted, revealed) in report.tally().summary(&self.policy) {
             event = event
                 .detail(format!("{class}.redacted"), redacted)

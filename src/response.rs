@@ -131,6 +131,7 @@ impl Outcome {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Report {
+    principal: Option<Principal>,
     tally: Tally,
     outcome: Outcome,
     bytes_in: u64,
@@ -141,6 +142,7 @@ pub struct Report {
 impl Default for Report {
     fn default() -> Self {
         Self {
+            principal: None,
             tally: Tally::default(),
             outcome: Outcome::Incomplete,
             bytes_in: 0,
@@ -151,6 +153,15 @@ impl Default for Report {
 }
 
 impl Report {
+    /// The caller the body was redacted for (`None`: anonymous).
+    ///
+    /// ```
+    /// assert!(safeguard::response::Report::default().principal().is_none());
+    /// ```
+    pub fn principal(&self) -> Option<&Principal> {
+        self.principal.as_ref()
+    }
+
     /// Values redacted and revealed, per class (see [`Tally::summary`]).
     ///
     /// ```
@@ -540,6 +551,7 @@ struct Ctx<C> {
 
 /// The redaction of one body in progress, with its report hook.
 struct Job<C> {
+    principal: Option<Principal>,
     redactor: Redactor,
     shared: Arc<Shared>,
     on_complete: Option<C>,
@@ -566,6 +578,7 @@ impl<C> Job<C> {
         }
         self.done = true;
         let report = Report {
+            principal: self.principal.take(),
             tally: self.redactor.take_tally(),
             outcome,
             bytes_in: self.redactor.consumed(),
@@ -708,6 +721,7 @@ fn start<B, C: OnComplete>(res: Response<B>, ctx: Ctx<C>) -> Start<B, C> {
         None => Redactor::with_config(view, config),
     };
     let mut job = Box::new(Job {
+        principal: ctx.principal,
         redactor,
         shared: ctx.shared.clone(),
         on_complete: Some(ctx.on_complete),

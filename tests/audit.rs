@@ -108,6 +108,7 @@ async fn decisions_and_disclosures_form_a_verifiable_chain_without_values() {
     assert_eq!(events[1]["outcome"], "allow");
     assert_eq!(events[1]["principal"], "agent-7");
     assert_eq!(events[2]["kind"], "disclosure");
+    assert_eq!(events[2]["principal"], "agent-7");
     assert_eq!(events[2]["details"]["payment.revealed"], 1);
     assert_eq!(events[2]["details"]["credential.redacted"], 1);
 }

@@ -11,6 +11,7 @@ mod http;
 mod log;
 mod policy;
 mod redact;
+mod stack;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), http::Error> {
@@ -22,6 +23,7 @@ async fn main() -> Result<(), http::Error> {
     csv::run().await?;
     errors::run().await?;
     log::run().await?;
+    stack::run().await?;
     println!("\nTour finished.");
     Ok(())
 }
