@@ -9,15 +9,20 @@
 //! ```
 //! use safeguard::keys::KeyRing;
 //!
-//! // In production the variable is set by the deployment; here the example sets it.
-//! # unsafe { std::env::set_var("DOC_PSEUDONYM_KEYS", "k2:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY,k1:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA"); }
-//! let ring = KeyRing::from_env("DOC_PSEUDONYM_KEYS")?;
+//! // In production the deployment provides the key files (or `KeyRing::from_env`'s variable);
+//! // here the example writes two.
+//! # let dir = std::env::temp_dir().join(format!("safeguard-doc-keys-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! # std::fs::write(dir.join("k2"), "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY")?;
+//! # std::fs::write(dir.join("k1"), "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA")?;
+//! let ring = KeyRing::from_files([("k2", dir.join("k2")), ("k1", dir.join("k1"))])?;
 //! assert_eq!(ring.active_id(), "k2");
 //! let p = ring.pseudonym(b"alice@example.com", None);
 //! assert!(p.starts_with("hmac:k2:"));
 //! assert!(ring.verify(b"alice@example.com", None, &p));
 //! assert!(!format!("{ring:?}").contains("MDEy"));
-//! # Ok::<(), safeguard::keys::KeyError>(())
+//! # std::fs::remove_dir_all(dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::fmt;
@@ -351,9 +356,10 @@ impl KeyRing {
     ///
     /// ```
     /// use safeguard::keys::{KeyError, KeyRing};
-    /// # unsafe { std::env::set_var("DOC_SHORT_KEY", "k1:c2hvcnQ"); }
-    /// let err = KeyRing::from_env("DOC_SHORT_KEY").unwrap_err();
-    /// assert!(err.to_string().contains("at least 32 bytes"));
+    /// // Unset (or too short, or not base64): a clear error at startup, never the key's bytes.
+    /// let err = KeyRing::from_env("DOC_SURELY_UNSET_KEYS").unwrap_err();
+    /// assert!(matches!(err, KeyError::MissingVar { .. }));
+    /// assert!(err.to_string().contains("DOC_SURELY_UNSET_KEYS"));
     /// ```
     pub fn from_env(var: &str) -> Result<Self, KeyError> {
         let text = Zeroizing::new(std::env::var(var).map_err(|_| KeyError::MissingVar {

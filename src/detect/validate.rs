@@ -47,6 +47,7 @@ const fn lens(list: &[usize]) -> u32 {
 }
 
 const L16_19: u32 = lens(&[16, 17, 18, 19]);
+const L12_19: u32 = lens(&[12, 13, 14, 15, 16, 17, 18, 19]);
 
 /// The issuer table. Order matters only where ranges overlap (622126–622925 is Discover inside
 /// UnionPay's 62): the first row that matches prefix *and* length wins.
@@ -90,48 +91,12 @@ const SCHEMES: &[(CardScheme, u32, u32, usize, u32)] = &[
         lens(&[14, 16, 17, 18, 19]),
     ),
     (CardScheme::UnionPay, 62, 62, 2, L16_19),
-    (
-        CardScheme::Maestro,
-        50,
-        50,
-        2,
-        lens(&[12, 13, 14, 15, 16, 17, 18, 19]),
-    ),
-    (
-        CardScheme::Maestro,
-        56,
-        58,
-        2,
-        lens(&[12, 13, 14, 15, 16, 17, 18, 19]),
-    ),
-    (
-        CardScheme::Maestro,
-        5893,
-        5893,
-        4,
-        lens(&[12, 13, 14, 15, 16, 17, 18, 19]),
-    ),
-    (
-        CardScheme::Maestro,
-        6304,
-        6304,
-        4,
-        lens(&[12, 13, 14, 15, 16, 17, 18, 19]),
-    ),
-    (
-        CardScheme::Maestro,
-        6759,
-        6759,
-        4,
-        lens(&[12, 13, 14, 15, 16, 17, 18, 19]),
-    ),
-    (
-        CardScheme::Maestro,
-        6761,
-        6763,
-        4,
-        lens(&[12, 13, 14, 15, 16, 17, 18, 19]),
-    ),
+    (CardScheme::Maestro, 50, 50, 2, L12_19),
+    (CardScheme::Maestro, 56, 58, 2, L12_19),
+    (CardScheme::Maestro, 5893, 5893, 4, L12_19),
+    (CardScheme::Maestro, 6304, 6304, 4, L12_19),
+    (CardScheme::Maestro, 6759, 6759, 4, L12_19),
+    (CardScheme::Maestro, 6761, 6763, 4, L12_19),
     (CardScheme::Mir, 2200, 2204, 4, L16_19),
 ];
 

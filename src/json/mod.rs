@@ -2131,22 +2131,10 @@ fn skip_container(s: &[u8], mut i: usize, room: usize, max_key: usize) -> Option
                 continue;
             }
             i = scalar_end(s, i)?;
-            // After a value: the next item, or the close.
-            loop {
-                let object = objects >> (depth - 1) & 1 == 1;
-                match *s.get(i)? {
-                    b',' => break,
-                    b'}' if object => {}
-                    b']' if !object => {}
-                    _ => return None,
-                }
-                i += 1;
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i).filter(|&end| end < s.len());
-                }
+            match after_item(s, i, &mut depth, objects)? {
+                AfterItem::Next(comma) => i = comma + 1,
+                AfterItem::End(end) => return Some(end).filter(|&end| end < s.len()),
             }
-            i += 1;
             continue;
         }
         // The close of an empty container, then what follows it.
@@ -2155,22 +2143,40 @@ fn skip_container(s: &[u8], mut i: usize, room: usize, max_key: usize) -> Option
         if depth == 0 {
             return Some(i).filter(|&end| end < s.len());
         }
-        loop {
-            let object = objects >> (depth - 1) & 1 == 1;
-            match *s.get(i)? {
-                b',' => break,
-                b'}' if object => {}
-                b']' if !object => {}
-                _ => return None,
-            }
-            i += 1;
-            depth -= 1;
-            if depth == 0 {
-                return Some(i).filter(|&end| end < s.len());
-            }
+        match after_item(s, i, &mut depth, objects)? {
+            AfterItem::Next(comma) => i = comma + 1,
+            AfterItem::End(end) => return Some(end).filter(|&end| end < s.len()),
+        }
+        open = false;
+    }
+}
+
+/// Where [`skip_container`] goes after an item.
+enum AfterItem {
+    /// A `,` at this index: another item follows.
+    Next(usize),
+    /// The outermost container closed just before this index.
+    End(usize),
+}
+
+/// After an item at `s[i]`: the closes of the containers it ends (checked against `objects`,
+/// `depth` lowered for each), then a `,` or the end of the outermost container. `None` for
+/// anything else.
+#[inline]
+fn after_item(s: &[u8], mut i: usize, depth: &mut usize, objects: u64) -> Option<AfterItem> {
+    loop {
+        let object = objects >> (*depth - 1) & 1 == 1;
+        match *s.get(i)? {
+            b',' => return Some(AfterItem::Next(i)),
+            b'}' if object => {}
+            b']' if !object => {}
+            _ => return None,
         }
         i += 1;
-        open = false;
+        *depth -= 1;
+        if *depth == 0 {
+            return Some(AfterItem::End(i));
+        }
     }
 }
 
