@@ -503,15 +503,24 @@ async fn body_panicking_mid_stream() {
     let client: hyper_util::client::legacy::Client<_, Full<Bytes>> =
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .build_http();
-    let res = client
-        .get(format!("http://{addr}/body-panic").parse().expect("uri"))
-        .await
-        .expect("head");
+    let req = Request::get(format!("http://{addr}/body-panic"))
+        .header("x-request-id", "req-midstream-7")
+        .body(Full::default())
+        .expect("request");
+    let res = client.request(req).await.expect("head");
     assert_eq!(res.status(), 200);
     let collected = http_body_util::BodyExt::collect(res.into_body()).await;
     assert!(
         collected.is_err(),
         "stream ends with an error, not a clean end"
+    );
+    // Logged under the caller's request id, redacted, though the headers were already sent.
+    let log = log_for("req-midstream-7");
+    assert!(log.contains("body exploded"), "{log}");
+    assert!(log.contains("mid-stream"), "{log}");
+    assert!(
+        !log.contains("eyJhbGciOiJIUzI1NiJ9"),
+        "token redacted: {log}"
     );
 
     // A 500 whose body panics: the whole thing is a problem document.

@@ -507,8 +507,9 @@ pub struct SanitizeErrors<S> {
     inner: S,
     config: Arc<Config>,
     // An error or panic from `poll_ready`, answered by the next `call` (our `poll_ready` cannot
-    // fail, since our error type is `Infallible`).
-    failed: Option<(IncidentKind, String)>,
+    // fail, since our error type is `Infallible`). Boxed: it is rare, and the service is cloned
+    // and moved on every request.
+    failed: Option<Box<(IncidentKind, String)>>,
 }
 
 impl<S: Clone> Clone for SanitizeErrors<S> {
@@ -615,32 +616,39 @@ where
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(Ok(()))) => Poll::Ready(Ok(())),
             Ok(Poll::Ready(Err(e))) => {
-                self.failed = Some((IncidentKind::ServiceError, display_text(&e)));
+                self.failed = Some(Box::new((IncidentKind::ServiceError, display_text(&e))));
                 Poll::Ready(Ok(()))
             }
             Err(payload) => {
-                self.failed = Some((IncidentKind::Panic, panic_text(&*payload)));
+                self.failed = Some(Box::new((IncidentKind::Panic, panic_text(&*payload))));
                 Poll::Ready(Ok(()))
             }
         }
     }
 
+    #[inline]
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
         // The raw request id is captured now (the request is gone afterwards) but only validated
-        // when an incident happens; absent (the common case), this costs one lookup.
-        let request_id = req.headers().get(&self.config.request_id_header).cloned();
+        // when an incident happens; absent, this costs one lookup.
+        let mut request_id = req.headers().get(&self.config.request_id_header).cloned();
         if let Some(failure) = self.failed.take() {
-            return failed_future(Arc::clone(&self.config), request_id, failure);
+            return failed_future(Arc::clone(&self.config), request_id, *failure);
         }
-        let inner = &mut self.inner;
-        match catch_unwind(AssertUnwindSafe(move || inner.call(req))) {
-            Ok(fut) => ResponseFuture {
+        let (inner, config, id) = (&mut self.inner, &self.config, &mut request_id);
+        // The whole future is built inside the closure so the inner future is written in place,
+        // not copied out of `catch_unwind` and then into ours. The request id is taken only once
+        // the inner `call` has returned, so a panic there leaves it for the incident.
+        match catch_unwind(AssertUnwindSafe(move || {
+            let fut = inner.call(req);
+            ResponseFuture {
                 state: State::Inner { fut },
                 ctx: Some(Ctx {
-                    config: Arc::clone(&self.config),
-                    request_id,
+                    config: Arc::clone(config),
+                    request_id: id.take(),
                 }),
-            },
+            }
+        })) {
+            Ok(fut) => fut,
             Err(payload) => failed_future(
                 Arc::clone(&self.config),
                 request_id,
@@ -739,6 +747,7 @@ where
 {
     type Output = Result<Response<SanitizeBody<B>>, Infallible>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         loop {
@@ -746,23 +755,26 @@ where
                 StateProj::Inner { fut } => match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
                     Ok(Poll::Pending) => return Poll::Pending,
                     Ok(Poll::Ready(Ok(mut res))) => {
-                        let Some(ctx) = this.ctx.as_ref() else {
+                        // The inner future is done: drop it before handling the response, which
+                        // then stays put instead of being moved around the drop.
+                        this.state.set(State::Done);
+                        let Some(ctx) = this.ctx.take() else {
                             return Poll::Pending;
                         };
                         strip_headers(&ctx.config, res.headers_mut());
                         match mode_for(&res, &ctx.config) {
                             None => {
-                                let Some(ctx) = this.ctx.take() else {
-                                    return Poll::Pending;
-                                };
-                                this.state.set(State::Done);
                                 return Poll::Ready(Ok(
                                     res.map(|body| SanitizeBody::passthrough(body, ctx))
                                 ));
                             }
-                            Some(mode) => State::Reading {
-                                reading: Some(start_reading(res, mode, &ctx.config)),
-                            },
+                            Some(mode) => {
+                                let reading = start_reading(res, mode, &ctx.config);
+                                *this.ctx = Some(ctx);
+                                State::Reading {
+                                    reading: Some(reading),
+                                }
+                            }
                         }
                     }
                     Ok(Poll::Ready(Err(e))) => State::Failed {
@@ -993,7 +1005,7 @@ where
         let rest = (!ended).then_some(body);
         return Response::from_parts(
             head,
-            SanitizeBody::prefixed(Bytes::from(buf), trailers, rest, ctx),
+            SanitizeBody::prefixed(Bytes::from(buf), trailers, rest, Some(ctx)),
         );
     };
     // A panic while reading is a server error whatever the original status.
@@ -1137,16 +1149,18 @@ pin_project! {
 pin_project! {
     #[project = BodyProj]
     enum BodyKind<B> {
+        // The 2xx path: the original body, and the context needed only to log a mid-stream panic
+        // under the request's incident id.
         Passthrough { #[pin] inner: B, ctx: Option<Ctx> },
-        // Boxed: only 4xx bodies that were scanned and found clean take this path, and keeping it
-        // out of line keeps the pass-through body small.
+        // Everything else, boxed: scanned clean 4xx bodies, problem documents, and the end after
+        // a mid-stream panic. None of these is the common case, and keeping them out of line
+        // keeps the pass-through body small.
         Prefixed { state: Box<Prefixed<B>> },
-        Full { data: Option<Bytes> },
-        Ended,
     }
 }
 
-/// A scanned, clean body: the bytes read for the scan, then the rest of the original.
+/// A scanned, clean body (the bytes read for the scan, then the rest of the original), a problem
+/// document (`prefix` only), or an ended stream (all empty).
 struct Prefixed<B> {
     prefix: Option<Bytes>,
     trailers: Option<HeaderMap>,
@@ -1155,6 +1169,7 @@ struct Prefixed<B> {
 }
 
 impl<B> SanitizeBody<B> {
+    #[inline]
     fn passthrough(inner: B, ctx: Ctx) -> Self {
         Self {
             kind: BodyKind::Passthrough {
@@ -1168,14 +1183,14 @@ impl<B> SanitizeBody<B> {
         prefix: Bytes,
         trailers: Option<HeaderMap>,
         rest: Option<Pin<Box<B>>>,
-        ctx: Ctx,
+        ctx: Option<Ctx>,
     ) -> Self {
         let prefix = (!prefix.is_empty()).then_some(prefix);
         let state = Box::new(Prefixed {
             prefix,
             trailers,
             rest,
-            ctx: Some(ctx),
+            ctx,
         });
         Self {
             kind: BodyKind::Prefixed { state },
@@ -1183,11 +1198,7 @@ impl<B> SanitizeBody<B> {
     }
 
     fn full(data: Bytes) -> Self {
-        Self {
-            kind: BodyKind::Full {
-                data: (!data.is_empty()).then_some(data),
-            },
-        }
+        Self::prefixed(data, None, None, None)
     }
 }
 
@@ -1205,17 +1216,28 @@ type Polled = Poll<Option<Result<Frame<Bytes>, BoxError>>>;
 fn poll_caught<B>(body: Pin<&mut B>, cx: &mut Context<'_>) -> Result<Polled, Box<dyn Any + Send>>
 where
     B: Body,
+    B::Data: 'static,
     B::Error: Into<BoxError>,
 {
-    match catch_unwind(AssertUnwindSafe(|| body.poll_frame(cx))) {
-        Ok(Poll::Pending) => Ok(Poll::Pending),
-        Ok(Poll::Ready(None)) => Ok(Poll::Ready(None)),
-        Ok(Poll::Ready(Some(Ok(frame)))) => Ok(Poll::Ready(Some(Ok(
-            frame.map_data(|mut d| d.copy_to_bytes(d.remaining()))
-        )))),
-        Ok(Poll::Ready(Some(Err(e)))) => Ok(Poll::Ready(Some(Err(e.into())))),
-        Err(payload) => Err(payload),
+    // Converted inside the closure: the frame is copied out of `catch_unwind` once, already in
+    // its final form.
+    catch_unwind(AssertUnwindSafe(|| match body.poll_frame(cx) {
+        Poll::Pending => Poll::Pending,
+        Poll::Ready(None) => Poll::Ready(None),
+        Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame.map_data(into_bytes)))),
+        Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+    }))
+}
+
+/// A frame's data as [`Bytes`]: moved as is when it already is `Bytes` (the usual case; the type
+/// test is resolved at compile time), else its remaining bytes copied out.
+#[inline(always)]
+fn into_bytes<D: Buf + 'static>(data: D) -> Bytes {
+    let mut slot = Some(data);
+    if let Some(bytes) = (&mut slot as &mut dyn Any).downcast_mut::<Option<Bytes>>() {
+        return bytes.take().unwrap_or_default();
     }
+    slot.map_or_else(Bytes::new, |mut d| d.copy_to_bytes(d.remaining()))
 }
 
 #[cold]
@@ -1244,9 +1266,17 @@ fn body_panicked(ctx: Option<Ctx>, payload: Box<dyn Any + Send>) -> Polled {
     Poll::Ready(Some(Err(Box::new(BodyPanicked { incident: id }))))
 }
 
+/// After a mid-stream panic: the inner body is dropped and the stream ends.
+#[cold]
+#[inline(never)]
+fn ended<B>() -> BodyKind<B> {
+    SanitizeBody::full(Bytes::new()).kind
+}
+
 impl<B> Body for SanitizeBody<B>
 where
     B: Body,
+    B::Data: 'static,
     B::Error: Into<BoxError>,
 {
     type Data = Bytes;
@@ -1273,10 +1303,8 @@ where
                     }
                 }
             }
-            BodyProj::Full { data } => return Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
-            BodyProj::Ended => return Poll::Ready(None),
         };
-        kind.set(BodyKind::Ended);
+        kind.set(ended());
         body_panicked(ctx, panic)
     }
 
@@ -1290,8 +1318,6 @@ where
                         None => state.trailers.is_none(),
                     }
             }
-            BodyKind::Full { data } => data.is_none(),
-            BodyKind::Ended => true,
         }
     }
 
@@ -1313,10 +1339,6 @@ where
                     None => SizeHint::with_exact(n),
                 }
             }
-            BodyKind::Full { data } => {
-                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
-            }
-            BodyKind::Ended => SizeHint::with_exact(0),
         }
     }
 }
