@@ -6,26 +6,41 @@
 //!   route and boxes the response body, a cost any body-wrapping layer pays). Two handlers: a
 //!   static string (the least work a handler can do) and a JSON order serialized with serde.
 //!   Target: layered ≤ 1.05 × bare. Each iteration runs a batch inside one `block_on`.
+//!   Two floors are measured beside it: `min_catch`, the least any layer that catches panics in
+//!   `call`, the future and the body can do (`catch_unwind` around each, nothing else), and
+//!   tower-http's `CatchPanic` (call and future only; it boxes the body).
+//! - `served/*`: the same services served by hyper over HTTP/1 (an in-memory duplex stream, so
+//!   no syscalls), one request at a time: what a request costs as a server runs it.
 //! - `scan/4KiB_*`: the leak scanner on a 4 KiB 4xx body (target: < 10 µs).
 //!
-//! After the criterion groups, a paired run (alternating, several rounds, median) prints the
-//! ratios and the scanner's cost. It measures the thread's CPU time (from
-//! `/proc/thread-self/schedstat` where available, wall time otherwise) so that other processes on
-//! a shared machine do not skew the ratio.
+//! After the criterion groups, a paired run prints the ratios: each round runs the bare batch,
+//! every variant, then the bare batch again, and each variant's time is divided by the mean of the
+//! two bare batches around it; the median over 41 rounds is printed. Pairing within a round
+//! cancels the speed drifts of a shared machine, which criterion's sequential groups do not.
 
+use std::any::Any;
+use std::future::Future;
 use std::hint::black_box;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::body::Body;
 use axum::routing::get;
 use axum::{Json, Router};
+use bytes::Bytes;
 use criterion::{Criterion, criterion_group};
-use http::Request;
-use http_body_util::BodyExt;
+use http::{Request, Response};
+use http_body::Frame;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
 use safeguard::errors::scan::scan;
 use safeguard::errors::{SanitizeErrors, SanitizeErrorsLayer};
 use serde::Serialize;
 use tower::{Service, ServiceExt};
+use tower_http::catch_panic::CatchPanic;
 
 const BATCH: usize = 100;
 
@@ -74,6 +89,74 @@ async fn json_handler() -> Json<Order> {
     })
 }
 
+/// The floor: `catch_unwind` around `call`, the future and every body poll, and nothing else (a
+/// panic is re-raised, there is no context, no logging, no header work).
+#[derive(Clone)]
+struct MinCatch<S>(S);
+
+pin_project_lite::pin_project! {
+    struct MinFuture<F> { #[pin] fut: F }
+}
+
+pin_project_lite::pin_project! {
+    struct MinBody<B> { #[pin] inner: B }
+}
+
+fn rethrow(payload: Box<dyn Any + Send>) -> ! {
+    std::panic::resume_unwind(payload)
+}
+
+impl<S, R, B> Service<R> for MinCatch<S>
+where
+    S: Service<R, Response = Response<B>>,
+{
+    type Response = Response<MinBody<B>>;
+    type Error = S::Error;
+    type Future = MinFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: R) -> Self::Future {
+        let inner = &mut self.0;
+        catch_unwind(AssertUnwindSafe(move || MinFuture {
+            fut: inner.call(req),
+        }))
+        .unwrap_or_else(|p| rethrow(p))
+    }
+}
+
+impl<F, B, E> Future for MinFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<MinBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let fut = self.project().fut;
+        match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Ready(Ok(res))) => Poll::Ready(Ok(res.map(|inner| MinBody { inner }))),
+            Ok(Poll::Ready(Err(e))) => Poll::Ready(Err(e)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(p) => rethrow(p),
+        }
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for MinBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        let inner = self.project().inner;
+        catch_unwind(AssertUnwindSafe(|| inner.poll_frame(cx))).unwrap_or_else(|p| rethrow(p))
+    }
+}
+
 fn router(json: bool) -> Router {
     if json {
         Router::new().route("/orders/{id}", get(json_handler))
@@ -116,24 +199,96 @@ fn body_4k(tail: &str) -> Vec<u8> {
     body
 }
 
+type Sender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
+
+/// Serves `svc` with hyper's HTTP/1 server over an in-memory duplex stream and returns a client
+/// connected to it. Both connection tasks run on `rt` (they advance inside its `block_on`).
+fn served<S, B>(rt: &tokio::runtime::Runtime, svc: S) -> Sender
+where
+    S: Service<Request<hyper::body::Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    rt.block_on(async move {
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        tokio::spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(server), TowerToHyperService::new(svc));
+            black_box(conn.await.is_ok());
+        });
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(client))
+            .await
+            .unwrap_or_else(|e| panic!("handshake: {e}"));
+        tokio::spawn(async move { black_box(conn.await.is_ok()) });
+        sender
+    })
+}
+
+async fn served_batch(sender: &mut Sender, n: usize) {
+    for _ in 0..n {
+        let req = Request::get("/orders/42")
+            .header("host", "bench")
+            .body(Empty::new())
+            .unwrap_or_default();
+        if sender.ready().await.is_err() {
+            return;
+        }
+        let Ok(res) = sender.send_request(req).await else {
+            continue;
+        };
+        let body = res.into_body().collect().await.map(|b| b.to_bytes());
+        black_box(body.is_ok());
+    }
+}
+
+/// One way of answering requests, run `n` at a time.
+type Runner<'a> = (&'static str, Box<dyn FnMut(usize) + 'a>);
+
+/// The in-process variants for one handler: bare first, then the layer, then the floors.
+fn in_process(rt: &tokio::runtime::Runtime, json: bool) -> Vec<Runner<'_>> {
+    let bare = router(json);
+    let wrapped = SanitizeErrors::new(router(json));
+    let layered = router(json).layer(SanitizeErrorsLayer::new());
+    let min_catch = MinCatch(router(json));
+    let catch_panic = CatchPanic::new(router(json));
+    vec![
+        ("bare", Box::new(move |n| rt.block_on(run_batch(&bare, n)))),
+        ("wrapped", Box::new(move |n| rt.block_on(run_batch(&wrapped, n)))),
+        ("router_layer", Box::new(move |n| rt.block_on(run_batch(&layered, n)))),
+        ("min_catch", Box::new(move |n| rt.block_on(run_batch(&min_catch, n)))),
+        ("catch_panic", Box::new(move |n| rt.block_on(run_batch(&catch_panic, n)))),
+    ]
+}
+
+/// The served variants for one handler: bare, then the layer.
+fn over_http(rt: &tokio::runtime::Runtime, json: bool) -> Vec<Runner<'_>> {
+    let mut bare = served(rt, router(json));
+    let mut wrapped = served(rt, SanitizeErrors::new(router(json)));
+    vec![
+        ("bare", Box::new(move |n| rt.block_on(served_batch(&mut bare, n)))),
+        ("wrapped", Box::new(move |n| rt.block_on(served_batch(&mut wrapped, n)))),
+    ]
+}
+
 fn benches(c: &mut Criterion) {
     let rt = runtime();
-    let mut group = c.benchmark_group("passthrough");
-    for (name, json) in [("static", false), ("json", true)] {
-        let bare = router(json);
-        let wrapped = SanitizeErrors::new(router(json));
-        let layered = router(json).layer(SanitizeErrorsLayer::new());
-        group.bench_function(format!("{name}/bare"), |b| {
-            b.iter(|| rt.block_on(run_batch(&bare, BATCH)))
-        });
-        group.bench_function(format!("{name}/wrapped"), |b| {
-            b.iter(|| rt.block_on(run_batch(&wrapped, BATCH)))
-        });
-        group.bench_function(format!("{name}/router_layer"), |b| {
-            b.iter(|| rt.block_on(run_batch(&layered, BATCH)))
-        });
+    for (group_name, served) in [("passthrough", false), ("served", true)] {
+        let mut group = c.benchmark_group(group_name);
+        for (name, json) in [("static", false), ("json", true)] {
+            let runners = if served {
+                over_http(&rt, json)
+            } else {
+                in_process(&rt, json)
+            };
+            for (variant, mut run) in runners {
+                group.bench_function(format!("{name}/{variant}"), |b| b.iter(|| run(BATCH)));
+            }
+        }
+        group.finish();
     }
-    group.finish();
 
     let clean = body_4k("");
     let leak = body_4k("ORA-00942: table or view does not exist");
@@ -147,61 +302,65 @@ fn benches(c: &mut Criterion) {
     group.finish();
 }
 
-/// Nanoseconds of CPU time of this thread, or of wall time where schedstat is unavailable.
-fn clock() -> impl Fn() -> u128 {
-    let start = Instant::now();
-    let cpu = || -> Option<u128> {
-        std::fs::read_to_string("/proc/thread-self/schedstat")
-            .ok()?
-            .split_whitespace()
-            .next()?
-            .parse()
-            .ok()
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Paired runs: each round runs the bare batch, every other variant, then the bare batch again;
+/// each variant's ratio for the round is its time over the mean of the two bare batches around
+/// it. Prints the medians over rounds, so drifts of the machine's speed cancel out within a
+/// round and outlier rounds drop out.
+fn paired(title: &str, mut runners: Vec<Runner<'_>>, rounds: usize, n: usize) {
+    let clock = Instant::now();
+    let time = |run: &mut Box<dyn FnMut(usize) + '_>| {
+        let start = clock.elapsed().as_nanos();
+        run(n);
+        (clock.elapsed().as_nanos() - start) as f64
     };
-    let use_cpu = cpu().is_some();
-    move || {
-        if use_cpu {
-            cpu().unwrap_or(0)
-        } else {
-            start.elapsed().as_nanos()
+    let mut ratios = vec![Vec::new(); runners.len()];
+    let mut bare_ns = Vec::new();
+    for _ in 0..rounds {
+        let Some(((_, bare), rest)) = runners.split_first_mut() else {
+            return;
+        };
+        let before = time(bare);
+        let others: Vec<f64> = rest.iter_mut().map(|(_, run)| time(run)).collect();
+        let after = time(bare);
+        let base = (before + after) / 2.0;
+        bare_ns.push(base / n as f64);
+        for (k, t) in others.iter().enumerate() {
+            ratios[k + 1].push(t / base);
         }
     }
+    let line: Vec<String> = runners
+        .iter()
+        .zip(ratios)
+        .skip(1)
+        .map(|((name, _), r)| format!("{name} x{:.3}", median(r)))
+        .collect();
+    println!(
+        "{title}: bare {:.0} ns per request; {}",
+        median(bare_ns),
+        line.join(", ")
+    );
 }
 
-fn median(mut v: Vec<u128>) -> u128 {
-    v.sort_unstable();
-    v.get(v.len() / 2).copied().unwrap_or(0)
-}
-
-/// Alternating paired runs; prints per-request medians and ratios. Batches are long (about 0.2 s)
-/// because the thread CPU clock advances in scheduler ticks.
 fn ratios(rounds: usize, per_round: usize) {
     let rt = runtime();
-    let now = clock();
     for (name, json) in [("static", false), ("json", true)] {
-        let per_round = if json { per_round } else { per_round * 3 };
-        let bare = router(json);
-        let wrapped = SanitizeErrors::new(router(json));
-        let layered = router(json).layer(SanitizeErrorsLayer::new());
-        let mut t = [Vec::new(), Vec::new(), Vec::new()];
-        for round in 0..rounds {
-            for k in 0..3 {
-                let which = (k + round) % 3;
-                let start = now();
-                match which {
-                    0 => rt.block_on(run_batch(&bare, per_round)),
-                    1 => rt.block_on(run_batch(&wrapped, per_round)),
-                    _ => rt.block_on(run_batch(&layered, per_round)),
-                }
-                t[which].push((now() - start) / per_round as u128);
-            }
-        }
-        let [b, w, l] = t.map(median);
-        let ratio = |x: u128| x as f64 / b.max(1) as f64;
-        println!(
-            "passthrough {name}: bare {b} ns, SanitizeErrors::new(router) {w} ns (x{:.3}), Router::layer {l} ns (x{:.3}) per request",
-            ratio(w),
-            ratio(l)
+        let n = if json { per_round } else { per_round * 3 };
+        paired(
+            &format!("passthrough {name} (in process)"),
+            in_process(&rt, json),
+            rounds,
+            n,
+        );
+        paired(
+            &format!("passthrough {name} (served by hyper)"),
+            over_http(&rt, json),
+            rounds,
+            n / 4,
         );
     }
     let clean = body_4k("");
@@ -210,27 +369,24 @@ fn ratios(rounds: usize, per_round: usize) {
         let n = per_round.max(100);
         let mut samples = Vec::new();
         for _ in 0..rounds {
-            let start = now();
+            let start = Instant::now();
             for _ in 0..n {
                 black_box(scan(black_box(body)));
             }
-            samples.push((now() - start) / n as u128);
+            samples.push(start.elapsed().as_nanos() as f64 / n as f64);
         }
-        println!("scan 4 KiB {name}: {} ns", median(samples));
+        println!("scan 4 KiB {name}: {:.0} ns", median(samples));
     }
 }
 
 /// One service in a plain loop, nothing else: for instruction counts under
 /// `valgrind --tool=callgrind --toggle-collect='*measured_loop*'`, which are repeatable where
 /// timings on a shared machine are not. Selected with
-/// `SAFEGUARD_ERRORS_LOOP=<static|json>/<bare|wrapped|router_layer>/<requests>`.
+/// `SAFEGUARD_ERRORS_LOOP=<static|json>/<variant>/<requests>`, variant being one of the
+/// in-process ones (`bare`, `wrapped`, `router_layer`, `min_catch`, `catch_panic`).
 #[inline(never)]
-fn measured_loop<S, B>(rt: &tokio::runtime::Runtime, svc: &S, n: usize)
-where
-    S: Service<Request<Body>, Response = http::Response<B>> + Clone,
-    B: http_body::Body,
-{
-    rt.block_on(run_batch(svc, n));
+fn measured_loop(run: &mut dyn FnMut(usize), n: usize) {
+    run(n);
 }
 
 fn instruction_loop(spec: &str) {
@@ -239,24 +395,16 @@ fn instruction_loop(spec: &str) {
     let which = parts.next().unwrap_or("bare");
     let n = parts.next().and_then(|n| n.parse().ok()).unwrap_or(10_000);
     let rt = runtime();
+    let Some((_, mut run)) = in_process(&rt, json)
+        .into_iter()
+        .find(|(name, _)| *name == which)
+    else {
+        println!("unknown variant {which}");
+        return;
+    };
     // Warm up outside the measured function (lazy statics, first allocations).
-    match which {
-        "wrapped" => {
-            let svc = SanitizeErrors::new(router(json));
-            rt.block_on(run_batch(&svc, 100));
-            measured_loop(&rt, &svc, n);
-        }
-        "router_layer" => {
-            let svc = router(json).layer(SanitizeErrorsLayer::new());
-            rt.block_on(run_batch(&svc, 100));
-            measured_loop(&rt, &svc, n);
-        }
-        _ => {
-            let svc = router(json);
-            rt.block_on(run_batch(&svc, 100));
-            measured_loop(&rt, &svc, n);
-        }
-    }
+    run(100);
+    measured_loop(&mut run, n);
     println!("{spec}: {n} requests");
 }
 
@@ -277,6 +425,6 @@ fn main() {
         println!("(smoke run: the figures below are not measurements)");
         ratios(1, 10);
     } else {
-        ratios(7, 100_000);
+        ratios(41, 10_000);
     }
 }
