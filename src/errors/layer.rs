@@ -626,7 +626,7 @@ where
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
         // The raw request id is captured now (the request is gone afterwards) but only validated
         // when an incident happens; absent, this costs one lookup.
@@ -747,7 +747,7 @@ where
 {
     type Output = Result<Response<SanitizeBody<B>>, Infallible>;
 
-    #[inline]
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         loop {
@@ -1282,6 +1282,7 @@ where
     type Data = Bytes;
     type Error = BoxError;
 
+    #[inline(always)]
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Polled {
         let mut kind = self.project().kind;
         let (panic, ctx) = match kind.as_mut().project() {
