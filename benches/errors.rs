@@ -13,10 +13,11 @@
 //!   no syscalls), one request at a time: what a request costs as a server runs it.
 //! - `scan/4KiB_*`: the leak scanner on a 4 KiB 4xx body (target: < 10 µs).
 //!
-//! After the criterion groups, a paired run prints the ratios: each round runs the bare batch,
-//! every variant, then the bare batch again, and each variant's time is divided by the mean of the
-//! two bare batches around it; the median over 41 rounds is printed. Pairing within a round
-//! cancels the speed drifts of a shared machine, which criterion's sequential groups do not.
+//! After the criterion groups, a paired run prints the ratios: every variant's batch runs between
+//! two batches of the bare service, in an order that rotates from round to round, and its time is
+//! divided by the mean of the two; the median over 61 rounds is printed. Pairing cancels the speed
+//! drifts of a shared machine, which criterion's one-after-the-other groups do not. Instruction
+//! counts (see `instruction_loop`) are the steadiest figure of all.
 
 use std::any::Any;
 use std::future::Future;
@@ -256,10 +257,22 @@ fn in_process(rt: &tokio::runtime::Runtime, json: bool) -> Vec<Runner<'_>> {
     let catch_panic = CatchPanic::new(router(json));
     vec![
         ("bare", Box::new(move |n| rt.block_on(run_batch(&bare, n)))),
-        ("wrapped", Box::new(move |n| rt.block_on(run_batch(&wrapped, n)))),
-        ("router_layer", Box::new(move |n| rt.block_on(run_batch(&layered, n)))),
-        ("min_catch", Box::new(move |n| rt.block_on(run_batch(&min_catch, n)))),
-        ("catch_panic", Box::new(move |n| rt.block_on(run_batch(&catch_panic, n)))),
+        (
+            "wrapped",
+            Box::new(move |n| rt.block_on(run_batch(&wrapped, n))),
+        ),
+        (
+            "router_layer",
+            Box::new(move |n| rt.block_on(run_batch(&layered, n))),
+        ),
+        (
+            "min_catch",
+            Box::new(move |n| rt.block_on(run_batch(&min_catch, n))),
+        ),
+        (
+            "catch_panic",
+            Box::new(move |n| rt.block_on(run_batch(&catch_panic, n))),
+        ),
     ]
 }
 
@@ -268,8 +281,14 @@ fn over_http(rt: &tokio::runtime::Runtime, json: bool) -> Vec<Runner<'_>> {
     let mut bare = served(rt, router(json));
     let mut wrapped = served(rt, SanitizeErrors::new(router(json)));
     vec![
-        ("bare", Box::new(move |n| rt.block_on(served_batch(&mut bare, n)))),
-        ("wrapped", Box::new(move |n| rt.block_on(served_batch(&mut wrapped, n)))),
+        (
+            "bare",
+            Box::new(move |n| rt.block_on(served_batch(&mut bare, n))),
+        ),
+        (
+            "wrapped",
+            Box::new(move |n| rt.block_on(served_batch(&mut wrapped, n))),
+        ),
     ]
 }
 
@@ -307,10 +326,10 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// Paired runs: each round runs the bare batch, every other variant, then the bare batch again;
-/// each variant's ratio for the round is its time over the mean of the two bare batches around
-/// it. Prints the medians over rounds, so drifts of the machine's speed cancel out within a
-/// round and outlier rounds drop out.
+/// Paired runs: each round runs the bare batch before and after every variant, the variants in
+/// an order that rotates from round to round, and divides the variant's time by the mean of the
+/// two bare batches around it. Prints the medians over rounds: drifts of the machine's speed
+/// cancel out within a pair, position effects cancel out over rounds, outlier rounds drop out.
 fn paired(title: &str, mut runners: Vec<Runner<'_>>, rounds: usize, n: usize) {
     let clock = Instant::now();
     let time = |run: &mut Box<dyn FnMut(usize) + '_>| {
@@ -320,17 +339,19 @@ fn paired(title: &str, mut runners: Vec<Runner<'_>>, rounds: usize, n: usize) {
     };
     let mut ratios = vec![Vec::new(); runners.len()];
     let mut bare_ns = Vec::new();
-    for _ in 0..rounds {
-        let Some(((_, bare), rest)) = runners.split_first_mut() else {
-            return;
-        };
-        let before = time(bare);
-        let others: Vec<f64> = rest.iter_mut().map(|(_, run)| time(run)).collect();
-        let after = time(bare);
-        let base = (before + after) / 2.0;
-        bare_ns.push(base / n as f64);
-        for (k, t) in others.iter().enumerate() {
-            ratios[k + 1].push(t / base);
+    let Some(((_, bare), rest)) = runners.split_first_mut() else {
+        return;
+    };
+    let mut before = time(bare);
+    for round in 0..rounds {
+        for k in 0..rest.len() {
+            let which = (k + round) % rest.len();
+            let t = time(&mut rest[which].1);
+            let after = time(bare);
+            let base = (before + after) / 2.0;
+            bare_ns.push(base / n as f64);
+            ratios[which + 1].push(t / base);
+            before = after;
         }
     }
     let line: Vec<String> = runners
@@ -425,6 +446,6 @@ fn main() {
         println!("(smoke run: the figures below are not measurements)");
         ratios(1, 10);
     } else {
-        ratios(41, 10_000);
+        ratios(61, 5_000);
     }
 }

@@ -1140,6 +1140,10 @@ impl std::error::Error for BodyPanicked {}
 pin_project! {
     /// Response body of [`SanitizeErrors`]: the original body (with panics caught), or a problem
     /// document.
+    ///
+    /// Its frames are [`Bytes`]: an inner body's `Bytes` frames are moved through, other data
+    /// types are copied into `Bytes`, which is why the `Body` impl asks for `B::Data: 'static`
+    /// (true of `Bytes` and every common body).
     pub struct SanitizeBody<B> {
         #[pin]
         kind: BodyKind<B>,
