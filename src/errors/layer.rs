@@ -1347,3 +1347,29 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use http::{Request, Response};
+    use http_body_util::{BodyExt, Full};
+    use tower::ServiceExt;
+
+    use super::SanitizeErrors;
+
+    #[tokio::test]
+    async fn frames_that_are_not_bytes_pass_through_unchanged() {
+        // `&'static [u8]` is a `Buf` but not `Bytes`: its frames take the copying path.
+        let svc = SanitizeErrors::new(tower::service_fn(|_req: Request<()>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(&b"{\"ok\":true}"[..])))
+        }));
+        let res = svc
+            .oneshot(Request::new(()))
+            .await
+            .unwrap_or_else(|e| match e {});
+        assert_eq!(res.status(), 200);
+        let body = res.into_body().collect().await.map(|b| b.to_bytes());
+        assert_eq!(body.ok().as_deref(), Some(&b"{\"ok\":true}"[..]));
+    }
+}
