@@ -1211,18 +1211,7 @@ impl Redactor {
         if !self.skipping() {
             out.push(if object { b'{' } else { b'[' });
         }
-        self.stack.push(Frame {
-            object,
-            written: 0,
-            index: 0,
-            path_start,
-            path_end,
-        });
-        self.expect = if object {
-            Expect::KeyOrClose
-        } else {
-            Expect::ValueOrClose
-        };
+        self.push_frame(object, (path_start, path_end));
         Ok(())
     }
 
