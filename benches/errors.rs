@@ -6,9 +6,12 @@
 //!   route and boxes the response body, a cost any body-wrapping layer pays). Two handlers: a
 //!   static string (the least work a handler can do) and a JSON order serialized with serde.
 //!   Target: layered ≤ 1.05 × bare. Each iteration runs a batch inside one `block_on`.
-//!   Two floors are measured beside it: `min_catch`, the least any layer that catches panics in
-//!   `call`, the future and the body can do (`catch_unwind` around each, nothing else), and
-//!   tower-http's `CatchPanic` (call and future only; it boxes the body).
+//!   Three references are measured beside it: `min_catch`, the least any layer that catches
+//!   panics in `call`, the future and the body can do (`catch_unwind` around each, nothing else);
+//!   `min_context`, that plus the per-request context any layer needs to log a later incident
+//!   under the request's id with the user's settings (an `Arc`'d configuration and the raw
+//!   request id, carried from `call` to the body); and tower-http's `CatchPanic` (call and
+//!   future only; it boxes the body).
 //! - `served/*`: the same services served by hyper over HTTP/1 (an in-memory duplex stream, so
 //!   no syscalls), one request at a time: what a request costs as a server runs it.
 //! - `scan/4KiB_*`: the leak scanner on a 4 KiB 4xx body (target: < 10 µs).
@@ -24,6 +27,7 @@ use std::future::Future;
 use std::hint::black_box;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -32,7 +36,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group};
-use http::{Request, Response};
+use http::{HeaderName, HeaderValue, Request, Response};
 use http_body::Frame;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
@@ -158,6 +162,102 @@ impl<B: http_body::Body> http_body::Body for MinBody<B> {
     }
 }
 
+/// The floor with context: `MinCatch` plus what any layer must carry per request to log a later
+/// incident under the request's id with the user's settings: a shared configuration (an `Arc`,
+/// cloned with the service and again for the request) and the raw request id, looked up in
+/// `call`, kept by the future and handed on to the body for a panic mid-stream. Nothing is done
+/// with them; this measures what carrying them costs.
+#[derive(Clone)]
+struct MinContext<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    request_id_header: HeaderName,
+}
+
+struct RequestContext {
+    _shared: Arc<Shared>,
+    _request_id: Option<HeaderValue>,
+}
+
+pin_project_lite::pin_project! {
+    struct MinContextFuture<F> { #[pin] fut: F, ctx: Option<RequestContext> }
+}
+
+pin_project_lite::pin_project! {
+    struct MinContextBody<B> { #[pin] inner: B, ctx: Option<RequestContext> }
+}
+
+impl<S> MinContext<S> {
+    fn new(inner: S) -> Self {
+        let shared = Arc::new(Shared {
+            request_id_header: HeaderName::from_static("x-request-id"),
+        });
+        Self { inner, shared }
+    }
+}
+
+impl<S, R, B> Service<Request<R>> for MinContext<S>
+where
+    S: Service<Request<R>, Response = Response<B>>,
+{
+    type Response = Response<MinContextBody<B>>;
+    type Error = S::Error;
+    type Future = MinContextFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<R>) -> Self::Future {
+        let request_id = req.headers().get(&self.shared.request_id_header).cloned();
+        let (inner, shared) = (&mut self.inner, &self.shared);
+        catch_unwind(AssertUnwindSafe(move || MinContextFuture {
+            fut: inner.call(req),
+            ctx: Some(RequestContext {
+                _shared: Arc::clone(shared),
+                _request_id: request_id,
+            }),
+        }))
+        .unwrap_or_else(|p| rethrow(p))
+    }
+}
+
+impl<F, B, E> Future for MinContextFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<MinContextBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        match catch_unwind(AssertUnwindSafe(|| this.fut.poll(cx))) {
+            Ok(Poll::Ready(Ok(res))) => {
+                let ctx = this.ctx.take();
+                Poll::Ready(Ok(res.map(|inner| MinContextBody { inner, ctx })))
+            }
+            Ok(Poll::Ready(Err(e))) => Poll::Ready(Err(e)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(p) => rethrow(p),
+        }
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for MinContextBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        let inner = self.project().inner;
+        catch_unwind(AssertUnwindSafe(|| inner.poll_frame(cx))).unwrap_or_else(|p| rethrow(p))
+    }
+}
+
 fn router(json: bool) -> Router {
     if json {
         Router::new().route("/orders/{id}", get(json_handler))
@@ -255,6 +355,7 @@ fn in_process(rt: &tokio::runtime::Runtime, json: bool) -> Vec<Runner<'_>> {
     let layered = router(json).layer(SanitizeErrorsLayer::new());
     let min_catch = MinCatch(router(json));
     let catch_panic = CatchPanic::new(router(json));
+    let min_context = MinContext::new(router(json));
     vec![
         ("bare", Box::new(move |n| rt.block_on(run_batch(&bare, n)))),
         (
@@ -268,6 +369,10 @@ fn in_process(rt: &tokio::runtime::Runtime, json: bool) -> Vec<Runner<'_>> {
         (
             "min_catch",
             Box::new(move |n| rt.block_on(run_batch(&min_catch, n))),
+        ),
+        (
+            "min_context",
+            Box::new(move |n| rt.block_on(run_batch(&min_context, n))),
         ),
         (
             "catch_panic",
@@ -404,7 +509,8 @@ fn ratios(rounds: usize, per_round: usize) {
 /// `valgrind --tool=callgrind --toggle-collect='*measured_loop*'`, which are repeatable where
 /// timings on a shared machine are not. Selected with
 /// `SAFEGUARD_ERRORS_LOOP=<static|json>/<variant>/<requests>`, variant being one of the
-/// in-process ones (`bare`, `wrapped`, `router_layer`, `min_catch`, `catch_panic`).
+/// in-process ones (`bare`, `wrapped`, `router_layer`, `min_catch`, `min_context`,
+/// `catch_panic`).
 #[inline(never)]
 fn measured_loop(run: &mut dyn FnMut(usize), n: usize) {
     run(n);
