@@ -10,7 +10,8 @@ use axum::extract::{Path, Query};
 use axum::routing::future::RouteFuture;
 use axum::routing::get;
 use http::StatusCode;
-use safeguard::errors::SanitizeErrorsLayer;
+use safeguard::errors::{SanitizeErrorsLayer, install_panic_hook};
+use safeguard::policy::Policy;
 use serde::Deserialize;
 use tower::util::MapFutureLayer;
 use tracing::instrument::WithSubscriber;
@@ -100,10 +101,9 @@ pub async fn run() -> Result<(), Error> {
         }));
     let addr = serve(app).await?;
 
-    // The default panic hook would print the panic (and a backtrace) to stderr, which is the
-    // server's side anyway; the tour silences it to keep the output readable.
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    // Rust's default panic hook would print the panic's raw message (the customer's email) to
+    // stderr; safeguard's hook reports it redacted, here into the same captured log.
+    let default_hook = install_panic_hook(Policy::default());
 
     type Case = (
         &'static str,
@@ -136,6 +136,13 @@ pub async fn run() -> Result<(), Error> {
         println!("    client: x-incident-id: {id}");
         for line in log.lines_with(&format!("incident_id={id} ")) {
             println!("    server log: {line}");
+        }
+        if target.starts_with("/orders") {
+            for line in log.lines_with("safeguard::panic:") {
+                // (A backtrace follows when RUST_BACKTRACE is set.)
+                let line = line.split(" backtrace=").next().unwrap_or_default();
+                println!("    panic hook: {line}");
+            }
         }
     }
     std::panic::set_hook(default_hook);

@@ -26,6 +26,8 @@
 //!   `WWW-Authenticate`, `Allow`, `Vary`, `Set-Cookie`, security headers).
 //! - **Hooks**: [`MakeProblem`] writes the documents; [`SafeToShow`] / [`PublicError`] mark bodies
 //!   meant for users.
+//! - **The process panic hook** (opt-in, [`install_panic_hook`]): Rust's default hook prints a
+//!   panic's raw message to stderr before the layer catches it; this one prints it redacted.
 //!
 //! Where it goes: inside `TraceLayer` (so the trace records the status actually sent) and inside
 //! `CompressionLayer` (so it reads plain bytes), outside everything that can fail.
@@ -42,6 +44,7 @@
 mod deadline;
 mod incident;
 mod layer;
+mod panic_hook;
 mod redact;
 mod rejection;
 pub mod scan;
@@ -52,5 +55,6 @@ pub use layer::{
     DEFAULT_REQUEST_ID_HEADER, DefaultProblem, MakeProblem, PublicError, REVEALING_HEADERS,
     ResponseFuture, SafeToShow, SanitizeBody, SanitizeErrors, SanitizeErrorsLayer, public_response,
 };
+pub use panic_hook::{PanicHook, install_panic_hook, redacting_panic_hook};
 pub use rejection::{RequestPart, classify_rejection};
 pub use scan::{DEFAULT_SCAN_WINDOW, Leak, LeakKind};
