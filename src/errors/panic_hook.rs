@@ -43,8 +43,8 @@ pub fn install_panic_hook(policy: Policy) -> PanicHook {
 
 /// A panic hook that reports a panic like the default one (thread, location, message, backtrace
 /// when `RUST_BACKTRACE` is set) but with the message redacted by `policy` (its detectors, plus
-/// credentials in connection strings and the always-on fallback patterns), bounded to
-/// [`DEFAULT_LOG_LIMIT`] bytes and kept on one line.
+/// credentials in connection strings and the always-on fallback patterns): the first
+/// [`DEFAULT_LOG_LIMIT`] bytes of it, kept on one line.
 ///
 /// The report is an `ERROR` event on target `safeguard::panic` (fields `thread`, `location`,
 /// `detail`, `backtrace`) when a tracing subscriber is listening, else a line on stderr. It never
