@@ -104,7 +104,8 @@ pin_project_lite::pin_project! {
 }
 
 pin_project_lite::pin_project! {
-    struct MinBody<B> { #[pin] inner: B }
+    // `ctx` is what the body carries besides the inner body: nothing for `min_catch`.
+    struct MinBody<B, C> { #[pin] inner: B, ctx: C }
 }
 
 fn rethrow(payload: Box<dyn Any + Send>) -> ! {
@@ -115,7 +116,7 @@ impl<S, R, B> Service<R> for MinCatch<S>
 where
     S: Service<R, Response = Response<B>>,
 {
-    type Response = Response<MinBody<B>>;
+    type Response = Response<MinBody<B, ()>>;
     type Error = S::Error;
     type Future = MinFuture<S::Future>;
 
@@ -136,12 +137,14 @@ impl<F, B, E> Future for MinFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
-    type Output = Result<Response<MinBody<B>>, E>;
+    type Output = Result<Response<MinBody<B, ()>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let fut = self.project().fut;
         match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
-            Ok(Poll::Ready(Ok(res))) => Poll::Ready(Ok(res.map(|inner| MinBody { inner }))),
+            Ok(Poll::Ready(Ok(res))) => {
+                Poll::Ready(Ok(res.map(|inner| MinBody { inner, ctx: () })))
+            }
             Ok(Poll::Ready(Err(e))) => Poll::Ready(Err(e)),
             Ok(Poll::Pending) => Poll::Pending,
             Err(p) => rethrow(p),
@@ -149,7 +152,7 @@ where
     }
 }
 
-impl<B: http_body::Body> http_body::Body for MinBody<B> {
+impl<B: http_body::Body, C> http_body::Body for MinBody<B, C> {
     type Data = B::Data;
     type Error = B::Error;
 
@@ -186,10 +189,6 @@ pin_project_lite::pin_project! {
     struct MinContextFuture<F> { #[pin] fut: F, ctx: Option<RequestContext> }
 }
 
-pin_project_lite::pin_project! {
-    struct MinContextBody<B> { #[pin] inner: B, ctx: Option<RequestContext> }
-}
-
 impl<S> MinContext<S> {
     fn new(inner: S) -> Self {
         let shared = Arc::new(Shared {
@@ -203,7 +202,7 @@ impl<S, R, B> Service<Request<R>> for MinContext<S>
 where
     S: Service<Request<R>, Response = Response<B>>,
 {
-    type Response = Response<MinContextBody<B>>;
+    type Response = Response<MinBody<B, Option<RequestContext>>>;
     type Error = S::Error;
     type Future = MinContextFuture<S::Future>;
 
@@ -229,32 +228,19 @@ impl<F, B, E> Future for MinContextFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
-    type Output = Result<Response<MinContextBody<B>>, E>;
+    type Output = Result<Response<MinBody<B, Option<RequestContext>>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         match catch_unwind(AssertUnwindSafe(|| this.fut.poll(cx))) {
             Ok(Poll::Ready(Ok(res))) => {
                 let ctx = this.ctx.take();
-                Poll::Ready(Ok(res.map(|inner| MinContextBody { inner, ctx })))
+                Poll::Ready(Ok(res.map(|inner| MinBody { inner, ctx })))
             }
             Ok(Poll::Ready(Err(e))) => Poll::Ready(Err(e)),
             Ok(Poll::Pending) => Poll::Pending,
             Err(p) => rethrow(p),
         }
-    }
-}
-
-impl<B: http_body::Body> http_body::Body for MinContextBody<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
-        let inner = self.project().inner;
-        catch_unwind(AssertUnwindSafe(|| inner.poll_frame(cx))).unwrap_or_else(|p| rethrow(p))
     }
 }
 

@@ -8,9 +8,8 @@ mod errors_corpus;
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::io::Write;
 use std::pin::Pin;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::LazyLock;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
@@ -19,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use bytes::Bytes;
-use common::{Reply, get as http_get, send, serve, serve_service};
+use common::{Buf, Reply, get as http_get, send, serve, serve_service};
 use errors_corpus::{CLEAN, LEAKS};
 use http::{Request, StatusCode};
 use http_body::Frame;
@@ -31,22 +30,6 @@ use safeguard::problem::ProblemDetails;
 use serde::Deserialize;
 
 // ---- log capture -------------------------------------------------------------------------
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 static LOG: LazyLock<Buf> = LazyLock::new(|| {
     let buf = Buf::default();

@@ -2,7 +2,9 @@
 #![allow(dead_code)]
 
 use std::convert::Infallible;
+use std::io::Write;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
@@ -127,4 +129,29 @@ pub async fn send_raw(addr: SocketAddr, raw: &[u8]) -> String {
     )
     .await;
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An in-memory log writer for `tracing_subscriber::fmt().with_writer(..)`: clones share the
+/// buffer, so a test can read back what the server logged.
+#[derive(Clone, Default)]
+pub struct Buf(pub Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buf {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Buf {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
 }
